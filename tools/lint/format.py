@@ -1,0 +1,34 @@
+"""Rewrite the workspace in our style: `./bazelw run //tools/lint:format`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tools.lint import style
+
+
+def main() -> int:
+    """Format Python with ruff and Starlark with buildifier, in place."""
+    root = Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", "."))
+    ruff_wheel, buildifier = style.runfile(sys.argv[1]), str(style.runfile(sys.argv[2]))
+    with tempfile.TemporaryDirectory() as tmp:
+        ruff = str(style.binary_from_wheel(ruff_wheel, "ruff", Path(tmp)))
+        py = style.python_files(root)
+        steps = [
+            [ruff, "check", "--fix", "--no-cache", *py],
+            [ruff, "format", "--no-cache", *py],
+            [buildifier, "-lint=fix", *style.starlark_files(root)],
+        ]
+        failed = [step[1] for step in steps if subprocess.run(step, cwd=root).returncode != 0]
+    if failed:
+        print(f"error: some problems need a hand fix ({', '.join(failed)})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
