@@ -1,0 +1,365 @@
+"""Reading and writing OCI image layouts: the on-disk format every oci_* tool exchanges.
+
+An image made by `image.py` is a directory with `oci-layout`, `index.json` and content-addressed
+blobs. Both `image.py` (for `--base`) and `load.py` read it back through `read_image`, which checks
+every digest it follows, so a corrupt or hand-edited layout fails loudly instead of producing an
+image whose manifest lies about its content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+OCI_LAYOUT = "oci-layout"
+INDEX = "index.json"
+LAYOUT_VERSION = "1.0.0"
+
+INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
+MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json"
+LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
+LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+# Docker's names for the same bytes; a base written by other tools may use them.
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
+
+# Layer media type as found in a base -> the OCI media type our manifest uses for it.
+LAYER_TYPES = {
+    LAYER_GZIP: LAYER_GZIP,
+    LAYER_TAR: LAYER_TAR,
+    LAYER_ZSTD: LAYER_ZSTD,
+    DOCKER_LAYER_GZIP: LAYER_GZIP,
+    DOCKER_LAYER_TAR: LAYER_TAR,
+}
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class ImageError(ValueError):
+    """Bad image input; the message is one line and names what is wrong."""
+
+
+def canonical_json(value: Any) -> bytes:
+    """Serialize JSON the one way we always do: sorted keys, no spaces, UTF-8.
+
+    Digests are taken over these bytes, so any freedom here (key order, spacing) would make the
+    same image come out with different digests.
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Return the `sha256:<hex>` digest of `data`."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def check_digest(digest: object, what: str) -> str:
+    """Return `digest` if it is a well-formed sha256 digest, else raise.
+
+    Digests become file names under `blobs/`; a strict check keeps a crafted `../` out.
+    """
+    if not isinstance(digest, str) or not _DIGEST.match(digest):
+        raise ImageError(f"{what}: not a sha256 digest: {digest!r}")
+    return digest
+
+
+def blob_path(root: str | os.PathLike[str], digest: str) -> Path:
+    """Return where the blob `digest` lives in the layout at `root`."""
+    return Path(root) / "blobs" / "sha256" / check_digest(digest, "blob")[len("sha256:") :]
+
+
+@dataclass(frozen=True)
+class Image:
+    """One image read from a layout: its manifest and config, and where its blobs are."""
+
+    root: Path
+    manifest: dict[str, Any]
+    manifest_digest: str
+    manifest_size: int
+    config: dict[str, Any]
+    config_digest: str
+
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        """Layer descriptors of the manifest, in order (lowest first)."""
+        return list(self.manifest.get("layers", []))
+
+    def blob(self, digest: str) -> Path:
+        """Path of one of this image's blobs."""
+        return blob_path(self.root, digest)
+
+
+def _load_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise ImageError(f"{what}: missing {path}") from None
+    except (OSError, ValueError) as err:
+        raise ImageError(f"{what}: cannot read {path}: {err}") from None
+
+
+def _read_blob(root: Path, descriptor: Any, what: str) -> bytes:
+    if not isinstance(descriptor, dict):
+        raise ImageError(f"{what}: descriptor is not an object")
+    digest = check_digest(descriptor.get("digest"), what)
+    path = blob_path(root, digest)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise ImageError(f"{what}: blob {digest} is missing from {root}") from None
+    if sha256_bytes(data) != digest:
+        raise ImageError(f"{what}: blob {digest} in {root} does not match its digest")
+    if descriptor.get("size") != len(data):
+        raise ImageError(
+            f"{what}: blob {digest} has size {len(data)}, descriptor says {descriptor.get('size')}"
+        )
+    return data
+
+
+def verify_blob(root: Path, descriptor: dict[str, Any], what: str) -> None:
+    """Check that a (possibly large) blob exists and matches its descriptor, reading in chunks."""
+    digest = check_digest(descriptor.get("digest"), what)
+    path = blob_path(root, digest)
+    if not path.is_file():
+        raise ImageError(f"{what}: blob {digest} is missing from {root}")
+    size = path.stat().st_size
+    if descriptor.get("size") != size:
+        raise ImageError(
+            f"{what}: blob {digest} has size {size}, descriptor says {descriptor.get('size')}"
+        )
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    if "sha256:" + h.hexdigest() != digest:
+        raise ImageError(f"{what}: blob {digest} in {root} does not match its digest")
+
+
+def read_image(root: str | os.PathLike[str], verify_layers: bool = True) -> Image:
+    """Read the single image of the OCI layout at `root`, checking what it points to.
+
+    Only layouts holding exactly one image manifest are accepted: that is what `image.py`
+    writes, and picking one of several silently would build on the wrong platform.
+    """
+    path = Path(root)
+    if not path.is_dir():
+        raise ImageError(f"image layout not found: {path} is not a directory")
+    layout = _load_json(path / OCI_LAYOUT, "image layout")
+    if not isinstance(layout, dict) or layout.get("imageLayoutVersion") != LAYOUT_VERSION:
+        raise ImageError(
+            f"{path}: {OCI_LAYOUT} does not declare imageLayoutVersion {LAYOUT_VERSION}"
+        )
+    index = _load_json(path / INDEX, "image layout")
+    manifests = index.get("manifests") if isinstance(index, dict) else None
+    if not isinstance(manifests, list) or len(manifests) != 1:
+        count = len(manifests) if isinstance(manifests, list) else 0
+        raise ImageError(f"{path}: {INDEX} must list exactly one manifest, found {count}")
+    descriptor = manifests[0]
+    media_type = descriptor.get("mediaType") if isinstance(descriptor, dict) else None
+    if media_type not in (MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST):
+        raise ImageError(
+            f"{path}: index entry is {media_type!r}, not an image manifest "
+            "(multi-platform indexes are not supported)"
+        )
+    raw_manifest = _read_blob(path, descriptor, f"{path}: manifest")
+    manifest = json.loads(raw_manifest)
+    config_descriptor = manifest.get("config")
+    if not isinstance(config_descriptor, dict) or config_descriptor.get("mediaType") not in (
+        CONFIG_MEDIA_TYPE,
+        DOCKER_CONFIG,
+    ):
+        raise ImageError(f"{path}: manifest has no image config")
+    config = json.loads(_read_blob(path, config_descriptor, f"{path}: config"))
+    layers = manifest.get("layers", [])
+    if not isinstance(layers, list):
+        raise ImageError(f"{path}: manifest layers is not a list")
+    diff_ids = config.get("rootfs", {}).get("diff_ids", [])
+    if len(diff_ids) != len(layers):
+        raise ImageError(f"{path}: config lists {len(diff_ids)} diff_ids for {len(layers)} layers")
+    for i, layer in enumerate(layers, 1):
+        if not isinstance(layer, dict) or layer.get("mediaType") not in LAYER_TYPES:
+            kind = layer.get("mediaType") if isinstance(layer, dict) else layer
+            raise ImageError(f"{path}: layer {i} has unsupported media type {kind!r}")
+        if verify_layers:
+            verify_blob(path, layer, f"{path}: layer {i}")
+    return Image(
+        root=path,
+        manifest=manifest,
+        manifest_digest=descriptor["digest"],
+        manifest_size=len(raw_manifest),
+        config=config,
+        config_digest=config_descriptor["digest"],
+    )
+
+
+def write_blob(root: Path, data: bytes) -> dict[str, Any]:
+    """Store `data` as a blob of the layout at `root`; return its digest and size."""
+    digest = sha256_bytes(data)
+    path = blob_path(root, digest)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return {"digest": digest, "size": len(data)}
+
+
+def copy_blob(src_root: Path, dst_root: Path, digest: str) -> None:
+    """Copy one blob between layouts (a copy, not a link: Bazel outputs may be read-only)."""
+    dst = blob_path(dst_root, digest)
+    if dst.exists():
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(blob_path(src_root, digest), dst)
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+@dataclass(frozen=True)
+class LayerScan:
+    """What one pass over a layer file learns: its digest, and the digest of its tar.
+
+    `compression` is "gzip", "zstd" or "" (a plain tar). For zstd, which the standard library
+    cannot read, `diff_id` and `uncompressed_size` are None.
+    """
+
+    compression: str
+    digest: str
+    size: int
+    diff_id: str | None
+    uncompressed_size: int | None
+
+
+def _check_tar_start(block: bytes, what: str) -> None:
+    """Fail unless `block` starts a tar archive (a valid header, or the all-zero end marker)."""
+    if len(block) < tarfile.BLOCKSIZE:
+        raise ImageError(f"{what}: not a tar archive (only {len(block)} bytes)")
+    header = block[: tarfile.BLOCKSIZE]
+    if header == bytes(tarfile.BLOCKSIZE):
+        return
+    try:
+        tarfile.TarInfo.frombuf(header, "utf-8", "surrogateescape")
+    except tarfile.HeaderError:
+        raise ImageError(f"{what}: not a tar archive") from None
+
+
+def scan_layer(path: str | os.PathLike[str], what: str) -> LayerScan:
+    """Hash a layer file, and through a gzip the tar inside it, reading the file once.
+
+    This both gives the diff_id a config needs and proves the file is a (possibly gzipped) tar,
+    so a stray zip or text file in `tars` fails the build here with its name.
+    """
+    outer = hashlib.sha256()
+    inner = hashlib.sha256()
+    size = usize = 0
+    head = b""
+    try:
+        f = open(path, "rb")
+    except OSError as err:
+        raise ImageError(f"{what}: cannot read {path}: {err.strerror}") from None
+    with f:
+        first = f.read(1 << 20)
+        compression = ""
+        if first.startswith(_GZIP_MAGIC):
+            compression = "gzip"
+        elif first.startswith(_ZSTD_MAGIC):
+            compression = "zstd"
+        inflater = zlib.decompressobj(wbits=31)
+        chunk = first
+        try:
+            while chunk:
+                outer.update(chunk)
+                size += len(chunk)
+                if compression == "gzip":
+                    data = inflater.decompress(chunk)
+                    # A gzip file may hold several members; each needs a fresh decompressor.
+                    while inflater.eof and inflater.unused_data:
+                        rest = inflater.unused_data
+                        inflater = zlib.decompressobj(wbits=31)
+                        data += inflater.decompress(rest)
+                elif compression == "":
+                    data = chunk
+                else:
+                    data = b""
+                if len(head) < tarfile.BLOCKSIZE:
+                    head += data[: tarfile.BLOCKSIZE]
+                inner.update(data)
+                usize += len(data)
+                chunk = f.read(1 << 20)
+        except zlib.error as err:
+            raise ImageError(f"{what}: corrupt gzip data in {path}: {err}") from None
+    if compression == "gzip" and not inflater.eof:
+        raise ImageError(f"{what}: truncated gzip data in {path}")
+    if compression == "zstd":
+        return LayerScan("zstd", "sha256:" + outer.hexdigest(), size, None, None)
+    _check_tar_start(head, f"{what} ({path})")
+    return LayerScan(
+        compression,
+        "sha256:" + outer.hexdigest(),
+        size,
+        "sha256:" + inner.hexdigest(),
+        usize,
+    )
+
+
+def _open_modes(root: Path) -> None:
+    """Make a staged tree world-readable (0755 dirs, 0644 files) whatever mkdtemp/umask chose."""
+    root.chmod(0o755)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames:
+            os.chmod(os.path.join(dirpath, name), 0o755)
+        for name in filenames:
+            os.chmod(os.path.join(dirpath, name), 0o644)
+
+
+@contextmanager
+def staged_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty temp directory beside `final`; on success it replaces `final` whole.
+
+    Bazel may have created `final` (a declared directory) empty before the action runs; it is
+    removed first so the rename can take its place. On any error the temp directory is deleted
+    and `final` is left as it was.
+    """
+    final_path = Path(final)
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final_path.name}.tmp-", dir=final_path.parent))
+    try:
+        yield tmp
+        _open_modes(tmp)
+        if final_path.is_dir() and not final_path.is_symlink():
+            shutil.rmtree(final_path)
+        elif final_path.exists() or final_path.is_symlink():
+            final_path.unlink()
+        os.replace(tmp, final_path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_file_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write `data` to `path` through a temp file and a rename, never half-written."""
+    final_path = Path(path)
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final_path.name}.tmp-", dir=final_path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, final_path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,175 @@
+"""Deterministic tar layers: the one place that decides how image bytes are laid out.
+
+Every layer of the image goes through here, so that two builds of the same inputs give the same
+bytes whatever the machine: entries sorted by path, mtime 0, numeric owners with empty names, no
+pax timestamps, and gzip with no name and mtime 0.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+FILE = "file"
+DIR = "dir"
+SYMLINK = "symlink"
+HARDLINK = "hardlink"
+KINDS = (FILE, DIR, SYMLINK, HARDLINK)
+
+
+class LayerError(ValueError):
+    """Bad layer input; the message is one line naming the offending path."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One member of a layer.
+
+    `path` is the absolute path inside the image ("/usr/bin/python3.13"). A file takes its bytes
+    from `data` or from `source` (a path on disk); links take `target`.
+    """
+
+    path: str
+    kind: str = FILE
+    mode: int = 0o644
+    uid: int = 0
+    gid: int = 0
+    data: bytes | None = None
+    source: str | None = None
+    target: str | None = None
+
+
+def normalize(path: str) -> str:
+    """Return the tar member name for an image path: no leading slash, no `.`/`..` parts."""
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        raise LayerError(f"invalid path in layer: {path!r}")
+    return "/".join(parts)
+
+
+def _parents(name: str) -> Iterator[str]:
+    parts = name.split("/")
+    for i in range(1, len(parts)):
+        yield "/".join(parts[:i])
+
+
+def _tarinfo(entry: Entry, name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.mode = entry.mode & 0o7777
+    info.uid, info.gid = entry.uid, entry.gid
+    info.uname = info.gname = ""
+    info.mtime = 0
+    if entry.kind == DIR:
+        info.type = tarfile.DIRTYPE
+    elif entry.kind == SYMLINK:
+        info.type, info.linkname = tarfile.SYMTYPE, entry.target or ""
+    elif entry.kind == HARDLINK:
+        info.type, info.linkname = tarfile.LNKTYPE, normalize(entry.target or "")
+    elif entry.kind == FILE:
+        info.type = tarfile.REGTYPE
+    else:
+        raise LayerError(f"{entry.path}: unknown entry kind {entry.kind!r}")
+    if entry.kind in (SYMLINK, HARDLINK) and not entry.target:
+        raise LayerError(f"{entry.path}: {entry.kind} needs a target")
+    return info
+
+
+def write_tar(entries: Iterable[Entry], out: str | os.PathLike[str]) -> None:
+    """Write `entries` as an uncompressed tar at `out`, atomically.
+
+    Missing parent directories are added as root-owned 0755 directories, so that every layer is
+    complete on its own. A path given twice is an error: silently keeping one would hide a bug.
+    """
+    by_name: dict[str, Entry] = {}
+    for entry in entries:
+        name = normalize(entry.path)
+        if name in by_name:
+            raise LayerError(f"path given twice in layer: /{name}")
+        by_name[name] = entry
+    for name in list(by_name):
+        for parent in _parents(name):
+            by_name.setdefault(parent, Entry(path=parent, kind=DIR, mode=0o755))
+    out_path = Path(out)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=out_path.parent)
+    try:
+        with (
+            os.fdopen(fd, "wb") as raw,
+            tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar,
+        ):
+            for name in sorted(by_name):
+                entry = by_name[name]
+                info = _tarinfo(entry, name)
+                if entry.kind != FILE:
+                    tar.addfile(info)
+                elif entry.data is not None:
+                    info.size = len(entry.data)
+                    tar.addfile(info, io.BytesIO(entry.data))
+                elif entry.source is not None:
+                    with open(entry.source, "rb") as src:
+                        info.size = os.fstat(src.fileno()).st_size
+                        tar.addfile(info, src)
+                else:
+                    raise LayerError(f"/{name}: file needs data or a source")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are ordinary readable files
+        os.replace(tmp, out_path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def entries_from_tree(root: str | os.PathLike[str], prefix: str) -> Iterator[Entry]:
+    """Yield root-owned entries for the tree at `root`, placed under `prefix` in the image.
+
+    Modes keep only the executable bit (0755 or 0644), so the host's umask does not leak in.
+    """
+    base = Path(root)
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames.sort()
+        for name in sorted(dirnames) + sorted(filenames):
+            path = Path(dirpath) / name
+            rel = path.relative_to(base).as_posix()
+            dest = f"{prefix.rstrip('/')}/{rel}"
+            st = path.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                yield Entry(dest, SYMLINK, 0o777, target=os.readlink(path))
+            elif stat.S_ISDIR(st.st_mode):
+                yield Entry(dest, DIR, 0o755)
+            elif stat.S_ISREG(st.st_mode):
+                mode = 0o755 if st.st_mode & 0o111 else 0o644
+                yield Entry(dest, FILE, mode, source=str(path))
+            else:
+                raise LayerError(f"{path}: unsupported file type in tree")
+
+
+def gzip_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """Compress `src` to `dst` reproducibly (no file name, mtime 0), atomically."""
+    dst_path = Path(dst)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dst_path.parent)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz:
+                with open(src, "rb") as f:
+                    shutil.copyfileobj(f, gz, 1 << 20)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dst_path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Return the hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,35 @@
+"""Test helper: write a small layer tar from files, as `make_layer.py OUT IMAGE_PATH=SOURCE...`.
+
+The Starlark test needs a layer built inside Bazel; this goes through tarball.write_tar, the same
+code the real layers use, so the test image is as reproducible as the real one.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from oci.private.tarball import Entry, LayerError, write_tar
+
+
+def main(argv: list[str]) -> int:
+    """Write the tar; one error line and exit 2 on bad arguments."""
+    if len(argv) < 1:
+        print("make_layer: error: usage: make_layer.py OUT [IMAGE_PATH=SOURCE]...", file=sys.stderr)
+        return 2
+    entries = []
+    for spec in argv[1:]:
+        path, sep, source = spec.partition("=")
+        if not sep or not path or not source:
+            print(f"make_layer: error: expected IMAGE_PATH=SOURCE, got {spec!r}", file=sys.stderr)
+            return 2
+        entries.append(Entry(path, source=source, mode=0o644))
+    try:
+        write_tar(entries, argv[0])
+    except (LayerError, OSError) as err:
+        print(f"make_layer: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,80 @@
+"""Tests for the venv/app split: what goes where, and that the bytes are stable."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from pyimage.private import layers
+
+
+def _files(tmp_path: Path) -> list[dict[str, str]]:
+    spec = {
+        "../rules_python~~pip~pypi_fastapi/site-packages/fastapi/__init__.py": "X = 1\n",
+        "../rules_python~~pip~pypi_fastapi/site-packages/fastapi-1.0.dist-info/METADATA": "m\n",
+        "../rules_python~~pip~pypi_fastapi/BUILD.bazel": "not shipped\n",
+        "app/__init__.py": "Y = 2\n",
+        "app/main.py": "def f(:\n",  # a syntax error: must not stop the build
+    }
+    out = []
+    for i, (short_path, text) in enumerate(spec.items()):
+        src = tmp_path / f"src{i}"
+        src.write_text(text)
+        out.append({"path": str(src), "short_path": short_path})
+    return out
+
+
+def _build(tmp_path: Path, kind: str, prefix: str, name: str) -> dict[str, tarfile.TarInfo]:
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps(_files(tmp_path)))
+    out = tmp_path / name
+    args = [kind, "--manifest", str(manifest), "--output", str(out), "--prefix", prefix]
+    assert layers.main([*args, "--compile"]) == 0
+    with tarfile.open(out) as tar:
+        return {m.name: m for m in tar.getmembers()}
+
+
+def test_venv_holds_only_site_packages(tmp_path: Path):
+    members = _build(tmp_path, "venv", "/opt/venv", "v.tar")
+    site = "opt/venv/lib/python3.13/site-packages"
+    assert f"{site}/fastapi/__init__.py" in members
+    assert f"{site}/fastapi-1.0.dist-info/METADATA" in members
+    assert not any("BUILD.bazel" in n or n.startswith("app") for n in members)
+    assert members["opt/venv/bin/python"].linkname == "/usr/bin/python3.13"
+    assert members["opt/venv/pyvenv.cfg"].isfile()
+    tag = sys.implementation.cache_tag
+    assert f"{site}/fastapi/__pycache__/__init__.{tag}.pyc" in members
+
+
+def test_app_goes_under_prefix_with_pth(tmp_path: Path):
+    members = _build(tmp_path, "app", "/app", "a.tar")
+    assert "app/app/__init__.py" in members
+    assert "opt/venv/lib/python3.13/site-packages/_app.pth" in members
+    assert not any("fastapi" in n for n in members)
+    tag = sys.implementation.cache_tag
+    assert f"app/app/__pycache__/__init__.{tag}.pyc" in members
+    assert f"app/app/__pycache__/main.{tag}.pyc" not in members  # did not compile: skipped
+
+
+def test_same_inputs_same_bytes(tmp_path: Path):
+    _build(tmp_path, "venv", "/opt/venv", "1.tar")
+    _build(tmp_path, "venv", "/opt/venv", "2.tar")
+    assert (tmp_path / "1.tar").read_bytes() == (tmp_path / "2.tar").read_bytes()
+
+
+def test_pyc_is_unchecked_hash(tmp_path: Path):
+    out = tmp_path / "a.tar"
+    _build(tmp_path, "app", "/app", "a.tar")
+    with tarfile.open(out) as tar:
+        tag = sys.implementation.cache_tag
+        data = tar.extractfile(f"app/app/__pycache__/__init__.{tag}.pyc").read()
+    flags = int.from_bytes(data[4:8], "little")
+    assert flags == 0b01  # hash-based, check_source off
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

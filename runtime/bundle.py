@@ -1,0 +1,162 @@
+"""Turn an OCI image layout into a runc bundle configured the way Kubernetes would run it.
+
+Kubernetes' "restricted" profile is the bar: a non-root user, read-only root filesystem, a tmpfs
+at /tmp, no capabilities, no new privileges. Tests and `bazel run //:run` both go through here,
+so what is tested is what a user runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tarfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from oci.private import layout
+
+_WHITEOUT = ".wh."
+_OPAQUE = ".wh..wh..opq"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """How to run the image: what the kubelet would take from a Pod's container spec."""
+
+    env: Mapping[str, str] = field(default_factory=dict)
+    # In-image path -> host file, mounted read-only (Secret volumes).
+    files: Mapping[str, str] = field(default_factory=dict)
+    args: Sequence[str] | None = None  # replaces the image's cmd, as a Pod's `args` does
+    user: str | None = None  # "uid:gid"; default: the image's user
+    read_only: bool = True
+    tmpfs: Sequence[str] = ("/tmp",)
+    capabilities: Sequence[str] = ()
+    no_new_privileges: bool = True
+
+
+def _safe_member(root: Path, name: str) -> Path:
+    if name.startswith("/") or ".." in Path(name).parts:
+        raise layout.ImageError(f"layer member escapes the root: {name!r}")
+    return root / name
+
+
+def unpack(image: layout.Image, rootfs: Path) -> None:
+    """Apply the image's layers in order into `rootfs`, honouring OCI whiteouts."""
+    rootfs.mkdir(parents=True, exist_ok=True)
+    for descriptor in image.layers:
+        with tarfile.open(image.blob(descriptor["digest"]), mode="r:*") as tar:
+            members = tar.getmembers()
+            for m in members:
+                base = os.path.basename(m.name)
+                parent = _safe_member(rootfs, os.path.dirname(m.name) or ".")
+                if base == _OPAQUE:
+                    for child in parent.iterdir() if parent.is_dir() else ():
+                        _remove(child)
+                elif base.startswith(_WHITEOUT):
+                    _remove(parent / base[len(_WHITEOUT) :])
+            kept = [m for m in members if not os.path.basename(m.name).startswith(_WHITEOUT)]
+            for m in kept:
+                existing = _safe_member(rootfs, m.name)
+                if existing.is_symlink() or (existing.exists() and not existing.is_dir()):
+                    existing.unlink()
+            # "tar" keeps owners but refuses anything that would land outside rootfs (e.g. via an
+            # absolute symlink); it drops setuid and group/other write bits, which we never ship.
+            tar.extractall(rootfs, members=kept, numeric_owner=True, filter="tar")
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def _user(spec: str) -> dict[str, int]:
+    uid, _, gid = spec.partition(":")
+    if not uid.isdigit() or (gid and not gid.isdigit()):
+        raise layout.ImageError(f"image user must be numeric uid[:gid], got {spec!r}")
+    return {"uid": int(uid), "gid": int(gid or uid)}
+
+
+def runtime_config(image: layout.Image, run: RunSpec, hostname: str = "app") -> dict[str, Any]:
+    """The OCI runtime config.json for `image` run as `run` says.
+
+    The container shares the host's network namespace, so the test can reach it on loopback.
+    """
+    cfg = image.config.get("config", {})
+    env = dict(e.split("=", 1) for e in cfg.get("Env", []))
+    env.update(run.env)
+    args = list(cfg.get("Entrypoint") or []) + list(
+        run.args if run.args is not None else cfg.get("Cmd") or []
+    )
+    if not args:
+        raise layout.ImageError("image has neither entrypoint nor cmd")
+    user = _user(run.user or cfg.get("User") or "0")
+    caps = [f"CAP_{c.upper().removeprefix('CAP_')}" for c in run.capabilities]
+    mounts: list[dict[str, Any]] = [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {
+            "destination": "/dev",
+            "type": "tmpfs",
+            "source": "tmpfs",
+            "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
+        },
+        {
+            "destination": "/dev/shm",
+            "type": "tmpfs",
+            "source": "shm",
+            "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        },
+        {
+            "destination": "/sys",
+            "type": "sysfs",
+            "source": "sysfs",
+            "options": ["nosuid", "noexec", "nodev", "ro"],
+        },
+    ]
+    for path in run.tmpfs:
+        mounts.append(
+            {
+                "destination": path,
+                "type": "tmpfs",
+                "source": "tmpfs",
+                "options": ["nosuid", "nodev", "mode=1777", "size=65536k"],
+            }
+        )
+    for dest, src in sorted(run.files.items()):
+        mounts.append(
+            {"destination": dest, "type": "bind", "source": src, "options": ["rbind", "ro"]}
+        )
+    return {
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": False,
+            "user": {**user, "additionalGids": [user["gid"]]},
+            "args": args,
+            "env": [f"{k}={v}" for k, v in env.items()],
+            "cwd": cfg.get("WorkingDir") or "/",
+            "capabilities": {k: caps for k in ("bounding", "effective", "permitted")},
+            "noNewPrivileges": run.no_new_privileges,
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+        },
+        "root": {"path": "rootfs", "readonly": run.read_only},
+        "hostname": hostname,
+        "mounts": mounts,
+        "linux": {
+            "namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount")],
+            "maskedPaths": ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"],
+            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"],
+        },
+    }
+
+
+def make_bundle(image_dir: str | os.PathLike[str], bundle: Path, run: RunSpec) -> dict[str, Any]:
+    """Unpack `image_dir` into `bundle/rootfs` and write `bundle/config.json`; return the config."""
+    image = layout.read_image(image_dir)
+    unpack(image, bundle / "rootfs")
+    config = runtime_config(image, run)
+    (bundle / "config.json").write_text(json.dumps(config, indent=2))
+    return config

@@ -1,0 +1,147 @@
+"""Run a bundle under runc and clean up every trace of it, also when a test fails."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+from runtime import bundle
+
+
+class ContainerError(RuntimeError):
+    """The container could not be started or did not behave; one line says why."""
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def runc_binary() -> str:
+    """The runc to use: $RUNC, else the one on PATH."""
+    found = os.environ.get("RUNC") or shutil.which("runc")
+    if not found:
+        raise ContainerError("runc not found: install it (./bazelw's managed root has it)")
+    return found
+
+
+class Container:
+    """One container, started in the foreground so its exit code is the process's own.
+
+    Use as a context manager: on exit it kills, deletes the container and removes the bundle
+    and runc's state, whatever happened inside.
+    """
+
+    def __init__(self, image_dir: str, run: bundle.RunSpec, name: str = "app") -> None:
+        self.image_dir = image_dir
+        self.run = run
+        self.id = f"{name}-{os.getpid()}-{time.monotonic_ns() % 10**9}"
+        self.workdir = Path(tempfile.mkdtemp(prefix="oci-run-"))
+        self.state = self.workdir / "state"
+        self.bundle = self.workdir / "bundle"
+        self.log = self.workdir / "container.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.runc = runc_binary()
+        self.config: dict = {}
+
+    def _runc(self, *args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [self.runc, "--root", str(self.state), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+    def start(self) -> Container:
+        self.config = bundle.make_bundle(self.image_dir, self.bundle, self.run)
+        log = self.log.open("wb")
+        cmd = [self.runc, "--root", str(self.state), "run", "--bundle", str(self.bundle), self.id]
+        self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        log.close()
+        return self
+
+    def __enter__(self) -> Container:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.cleanup()
+
+    def output(self) -> str:
+        """What the container printed so far (stdout and stderr)."""
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def pids(self) -> list[int]:
+        """Host PIDs of the container's processes."""
+        result = self._runc("ps", "--format", "json", self.id)
+        return json.loads(result.stdout or "[]") if result.returncode == 0 else []
+
+    def signal(self, sig: signal.Signals) -> None:
+        result = self._runc("kill", self.id, sig.name.removeprefix("SIG"))
+        if result.returncode != 0:
+            raise ContainerError(f"runc kill {sig.name} failed: {result.stderr.strip()}")
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the container to exit; return its exit code."""
+        assert self.process is not None
+        return self.process.wait(timeout=timeout)
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def wait_http(self, port: int, path: str, timeout: float = 30.0) -> float:
+        """Poll http://127.0.0.1:port/path until 200; return the seconds it took."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if not self.running():
+                raise ContainerError(f"container exited early: {self.output()[-2000:]}")
+            try:
+                status, _ = request(port, path, timeout=1.0)
+                if status == 200:
+                    return time.monotonic() - start
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise ContainerError(f"no 200 from {path} within {timeout}s: {self.output()[-2000:]}")
+
+    def cleanup(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self._runc("kill", self.id, "KILL")
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._runc("delete", "--force", self.id)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def request(
+    port: int,
+    path: str,
+    method: str = "GET",
+    body: object = None,
+    headers: dict | None = None,
+    timeout: float = 5.0,
+) -> tuple[int, bytes]:
+    """One HTTP request to the container on loopback; returns (status, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        data = None if body is None else json.dumps(body).encode()
+        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        conn.request(method, path, body=data, headers=hdrs)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()

@@ -1,0 +1,115 @@
+"""Run the image for real, as Kubernetes would, and check what a pod relies on.
+
+Under runc: uid 65532, read-only root, tmpfs at /tmp, no capabilities, no new privileges, the API
+token from a mounted Secret file. Prints start-to-ready time, so slow starts show in the log.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runtime import bundle, container
+
+TOKEN = "s3cret-token"
+GRACE = 5
+
+
+@pytest.fixture(scope="module")
+def image_dir() -> str:
+    return str(Path(os.environ["TEST_SRCDIR"]) / os.environ["IMAGE"])
+
+
+@pytest.fixture(scope="module")
+def secret(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("secret") / "token"
+    path.write_text(TOKEN + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def app(image_dir: str, secret: Path) -> Iterator[tuple[container.Container, int]]:
+    port = container.free_port()
+    run = bundle.RunSpec(
+        env={
+            "PORT": str(port),
+            "API_TOKEN_FILE": "/var/run/secrets/app/token",
+            "TIMEOUT_GRACEFUL_SHUTDOWN": str(GRACE),
+        },
+        files={"/var/run/secrets/app/token": str(secret)},
+    )
+    with container.Container(image_dir, run) as c:
+        ready = c.wait_http(port, "/ready")
+        print(f"start-to-ready: {ready:.3f} s")
+        yield c, port
+
+
+def test_health_and_ready(app: tuple[container.Container, int]):
+    _, port = app
+    assert container.request(port, "/health")[0] == 200
+    assert container.request(port, "/ready")[0] == 200
+
+
+def test_runs_as_nonroot_without_capabilities(app: tuple[container.Container, int]):
+    c, _ = app
+    pids = c.pids()
+    assert pids, "runc ps found no process"
+    for pid in pids:
+        status = Path(f"/proc/{pid}/status").read_text()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        assert fields["Uid"].split()[:2] == ["65532", "65532"]
+        assert fields["Gid"].split()[:2] == ["65532", "65532"]
+        assert int(fields["CapEff"].strip(), 16) == 0
+        assert int(fields["CapBnd"].strip(), 16) == 0
+        assert fields["NoNewPrivs"].strip() == "1"
+    assert c.config["root"]["readonly"] is True
+
+
+def test_todo_round_trip_with_secret_file_token(app: tuple[container.Container, int]):
+    _, port = app
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    status, _ = container.request(port, "/api/v1/todos", "POST", {"title": "ship it"})
+    assert status == 401
+    status, body = container.request(port, "/api/v1/todos", "POST", {"title": "ship"}, auth)
+    assert status == 201, body
+    status, body = container.request(port, "/api/v1/todos")
+    assert status == 200 and b"ship" in body
+
+
+def test_env_is_honoured(image_dir: str):
+    # A bad PORT must stop the process with exit 2 before it binds, inside the image too.
+    with container.Container(image_dir, bundle.RunSpec(env={"PORT": "abc"})) as c:
+        assert c.wait(timeout=30) == 2
+        assert "PORT" in c.output()
+
+
+def test_sigterm_lets_the_request_in_flight_finish(app: tuple[container.Container, int]):
+    c, port = app
+    body = b'{"title": "slow upload"}'
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        head = (
+            "POST /api/v1/todos HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {TOKEN}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        s.sendall(head.encode() + body[:5])  # the request is in flight: body half sent
+        time.sleep(0.3)
+        sent = time.monotonic()
+        c.signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert c.running(), "server quit with a request in flight"
+        s.sendall(body[5:])
+        response = s.recv(65536).decode(errors="replace")
+    assert response.startswith("HTTP/1.1 201"), response
+    assert c.wait(timeout=GRACE + 5) == 0, c.output()[-2000:]
+    assert time.monotonic() - sent < GRACE + 1
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q", "-s", "-p", "no:cacheprovider"]))
