@@ -1,13 +1,14 @@
-"""OCI image rules with the API of rules_oci: oci_image and oci_load.
+"""OCI image rules with the API of rules_oci: oci_image, oci_load and oci_push.
 
 rules_oci cannot be fetched on this project's machines, so these are the project's own, built on
-standard-library Python tools: no Docker daemon, no registry, no crane or jq. Attribute names and
-semantics follow rules_oci (layer order, `$KEY` in env, entrypoint resetting cmd, an epoch
-`created`), so moving to rules_oci later is a change of load statements.
+standard-library Python tools: no Docker daemon, no crane or jq; only oci_push talks to a
+registry, and only when run. Attribute names and semantics follow rules_oci (layer order, `$KEY`
+in env, entrypoint resetting cmd, an epoch `created`, push by digest then tags), so moving to
+rules_oci later is a change of load statements.
 
 Example:
 
-    load("//oci:defs.bzl", "oci_image", "oci_load")
+    load("//oci:defs.bzl", "oci_image", "oci_load", "oci_push")
 
     oci_image(
         name = "image",
@@ -25,14 +26,23 @@ Example:
         image = ":image",
         repo_tags = ["fastapi-app:latest"],
     )
+
+    oci_push(
+        name = "push",
+        image = ":image",
+        repository = "registry.example.com/team/fastapi-app",
+        remote_tags = ["latest"],
+    )
 """
 
 load("//oci/private:image.bzl", "oci_image_rule")
 load("//oci/private:load.bzl", _oci_load = "oci_load")
 load("//oci/private:providers.bzl", _OciImageInfo = "OciImageInfo")
+load("//oci/private:push.bzl", _oci_push = "oci_push")
 
 OciImageInfo = _OciImageInfo
 oci_load = _oci_load
+oci_push = _oci_push
 
 def _to_dict(value, what):
     """Accept a dict, a list of "KEY=VALUE" strings, or a select() (passed through)."""

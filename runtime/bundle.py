@@ -31,10 +31,14 @@ class RunSpec:
     files: Mapping[str, str] = field(default_factory=dict)
     args: Sequence[str] | None = None  # replaces the image's cmd, as a Pod's `args` does
     user: str | None = None  # "uid:gid"; default: the image's user
+    groups: Sequence[int] = ()  # supplementary gids besides the primary one (a Pod's fsGroup)
     read_only: bool = True
     tmpfs: Sequence[str] = ("/tmp",)
     capabilities: Sequence[str] = ()
     no_new_privileges: bool = True
+    # A network namespace of its own (loopback only, like a Pod's): ports cannot clash with the
+    # host's. Default: share the host's network, so that a test reaches the container on loopback.
+    network_namespace: bool = False
 
 
 def _safe_member(root: Path, name: str) -> Path:
@@ -84,7 +88,8 @@ def _user(spec: str) -> dict[str, int]:
 def runtime_config(image: layout.Image, run: RunSpec, hostname: str = "app") -> dict[str, Any]:
     """The OCI runtime config.json for `image` run as `run` says.
 
-    The container shares the host's network namespace, so the test can reach it on loopback.
+    Unless `run.network_namespace`, the container shares the host's network namespace, so the
+    test can reach it on loopback.
     """
     cfg = image.config.get("config", {})
     env = dict(e.split("=", 1) for e in cfg.get("Env", []))
@@ -117,6 +122,7 @@ def runtime_config(image: layout.Image, run: RunSpec, hostname: str = "app") -> 
             "options": ["nosuid", "noexec", "nodev", "ro"],
         },
     ]
+    namespaces = ["pid", "ipc", "uts", "mount"] + (["network"] if run.network_namespace else [])
     for path in run.tmpfs:
         mounts.append(
             {
@@ -134,7 +140,7 @@ def runtime_config(image: layout.Image, run: RunSpec, hostname: str = "app") -> 
         "ociVersion": "1.0.2",
         "process": {
             "terminal": False,
-            "user": {**user, "additionalGids": [user["gid"]]},
+            "user": {**user, "additionalGids": list(dict.fromkeys([user["gid"], *run.groups]))},
             "args": args,
             "env": [f"{k}={v}" for k, v in env.items()],
             "cwd": cfg.get("WorkingDir") or "/",
@@ -146,7 +152,7 @@ def runtime_config(image: layout.Image, run: RunSpec, hostname: str = "app") -> 
         "hostname": hostname,
         "mounts": mounts,
         "linux": {
-            "namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount")],
+            "namespaces": [{"type": t} for t in namespaces],
             "maskedPaths": ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"],
             "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"],
         },

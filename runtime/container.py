@@ -36,6 +36,39 @@ def runc_binary() -> str:
     return found
 
 
+def _root_is_mount_point() -> bool:
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == "/" for line in f)
+
+
+def in_own_root(cmd: list[str]) -> list[str]:
+    """Wrap `cmd` so that "/" is a mount point, which `runc run` needs.
+
+    In a plain chroot (as ./bazelw's managed root) "/" is just a directory and runc fails with
+    "mount dst=/ ... invalid argument". A private mount namespace where "/" is bind-mounted onto
+    a directory, then chrooted into, fixes that without touching the host or the Bazel server.
+    """
+    if _root_is_mount_point():
+        return cmd
+    script = (
+        "PATH=/usr/sbin:/usr/bin:/sbin:/bin; d=$(mktemp -d)"
+        ' && mount --rbind / "$d" && cd "$d" && exec chroot "$d" "$@"'
+    )
+    return [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "unchanged",
+        "--fork",
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+        "sh",
+        *cmd,
+    ]
+
+
 class Container:
     """One container, started in the foreground so its exit code is the process's own.
 
@@ -43,7 +76,10 @@ class Container:
     and runc's state, whatever happened inside.
     """
 
-    def __init__(self, image_dir: str, run: bundle.RunSpec, name: str = "app") -> None:
+    def __init__(
+        self, image_dir: str, run: bundle.RunSpec, name: str = "app", stream: bool = False
+    ) -> None:
+        self.stream = stream  # True: the container's output goes to ours, not to a log file
         self.image_dir = image_dir
         self.run = run
         self.id = f"{name}-{os.getpid()}-{time.monotonic_ns() % 10**9}"
@@ -61,10 +97,15 @@ class Container:
 
     def start(self) -> Container:
         self.config = bundle.make_bundle(self.image_dir, self.bundle, self.run)
-        log = self.log.open("wb")
         cmd = [self.runc, "--root", str(self.state), "run", "--bundle", str(self.bundle), self.id]
-        self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        log.close()
+        cmd = in_own_root(cmd)
+        if self.stream:
+            self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+        else:
+            with self.log.open("wb") as log:
+                self.process = subprocess.Popen(
+                    cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+                )
         return self
 
     def __enter__(self) -> Container:
@@ -87,12 +128,46 @@ class Container:
         result = self._runc("ps", "--format", "json", self.id)
         return json.loads(result.stdout or "[]") if result.returncode == 0 else []
 
+    def exec(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+        """Run a command in the running container, as its user (so with no capabilities).
+
+        `runc exec` cannot find the container's root when runc itself runs in a chroot (as under
+        ./bazelw), so this enters the container's namespaces and root with nsenter instead.
+        """
+        pids = self.pids()
+        if not pids:
+            raise ContainerError("exec: the container has no running process")
+        process = self.config["process"]
+        uid, gid = process["user"]["uid"], process["user"]["gid"]
+        cmd = ["nsenter", "--target", str(pids[0]), "--mount", "--uts", "--ipc", "--pid"]
+        cmd += [f"--root=/proc/{pids[0]}/root", f"--wdns={process['cwd']}"]
+        # Switching to a non-zero uid clears every capability.
+        cmd += [f"--setuid={uid}", f"--setgid={gid}", "--"]
+        env = dict(e.split("=", 1) for e in process["env"])
+        return subprocess.run(
+            [*cmd, *args], capture_output=True, text=True, timeout=timeout, check=False, env=env
+        )
+
+    def init_pid(self, timeout: float = 10.0) -> int:
+        """Host PID of the container's first process, once runc has created it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = self._runc("state", self.id)
+            if result.returncode == 0:
+                pid = int(json.loads(result.stdout).get("pid") or 0)
+                if pid > 0:
+                    return pid
+            if not self.running():
+                raise ContainerError(f"container exited early: {self.output()[-2000:]}")
+            time.sleep(0.02)
+        raise ContainerError(f"runc did not report a process for {self.id} within {timeout}s")
+
     def signal(self, sig: signal.Signals) -> None:
         result = self._runc("kill", self.id, sig.name.removeprefix("SIG"))
         if result.returncode != 0:
             raise ContainerError(f"runc kill {sig.name} failed: {result.stderr.strip()}")
 
-    def wait(self, timeout: float) -> int:
+    def wait(self, timeout: float | None) -> int:
         """Wait for the container to exit; return its exit code."""
         assert self.process is not None
         return self.process.wait(timeout=timeout)

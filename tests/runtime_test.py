@@ -83,6 +83,41 @@ def test_todo_round_trip_with_secret_file_token(app: tuple[container.Container, 
     assert status == 200 and b"ship" in body
 
 
+def test_image_healthcheck_command(app: tuple[container.Container, int]):
+    c, _ = app
+    result = c.exec("/opt/venv/bin/python", "-m", "app.healthcheck")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import ssl; ssl.create_default_context().load_verify_locations("
+        "'/etc/ssl/certs/ca-certificates.crt')",
+        "import sqlite3, zoneinfo, lzma, bz2, ctypes, uuid; zoneinfo.ZoneInfo('Europe/Paris')",
+        "import uvloop, httptools, pydantic_core, fastapi",
+        "import sys; assert sys.prefix == '/opt/venv', sys.prefix",
+        "import os; assert os.getuid() == 65532 and os.getcwd() == '/app'",
+    ],
+)
+def test_commands_inside_the_image(app: tuple[container.Container, int], code: str):
+    # What container-structure-test's tar driver cannot run: commands inside the image.
+    c, _ = app
+    result = c.exec("/opt/venv/bin/python", "-c", code)
+    assert result.returncode == 0, result.stderr
+
+
+def test_root_filesystem_is_read_only(app: tuple[container.Container, int]):
+    c, _ = app
+    result = c.exec("/opt/venv/bin/python", "-c", "open('/app/x', 'w')")
+    assert result.returncode != 0 and "Read-only file system" in result.stderr
+
+
+def test_no_shell_in_the_image(app: tuple[container.Container, int]):
+    c, _ = app
+    assert c.exec("/bin/sh", "-c", "true").returncode != 0
+
+
 def test_env_is_honoured(image_dir: str):
     # A bad PORT must stop the process with exit 2 before it binds, inside the image too.
     with container.Container(image_dir, bundle.RunSpec(env={"PORT": "abc"})) as c:

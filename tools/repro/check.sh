@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Build //:image twice from scratch (separate output bases and repository caches, nothing shared)
+# and compare the results byte for byte. Exit 1, naming the layer and files, when they differ.
+# Usage: tools/repro/check.sh [TARGET]   (default //:image)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+target=${1:-//:image}
+# Output bases must be where ./bazelw mounts Bazel's output folder, so the host can read them.
+scratch="$(dirname "$(./bazelw info output_base 2>/dev/null)")/repro-$$"
+trap 'for i in 1 2; do ./bazelw --output_base="$scratch/$i" shutdown >/dev/null 2>&1 || true; done; rm -rf "$scratch"' EXIT
+for i in 1 2; do
+  start=$SECONDS
+  ./bazelw --output_base="$scratch/$i" build --repository_cache="$scratch/repos-$i" \
+    --noshow_progress "$target" >"$scratch.log" 2>&1 || { cat "$scratch.log"; exit 2; }
+  out=$(./bazelw --output_base="$scratch/$i" cquery --output=files "$target" 2>/dev/null | head -1)
+  cp -a "$scratch/$i/execroot/_main/$out" "$scratch/image-$i"
+  echo "build $i: $(cat "$scratch/$i/execroot/_main/$out.digest" 2>/dev/null || echo '?') in $((SECONDS - start)) s"
+done
+rm -f "$scratch.log"
+./bazelw run //tools/repro:compare -- "$scratch/image-1" "$scratch/image-2" 2>/dev/null
