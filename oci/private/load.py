@@ -140,7 +140,13 @@ def load_tarball(tarball_path: str, engine: str | None, engine_args: Sequence[st
     """Pipe the tarball into `<engine> load`; return the engine's exit status."""
     if not os.path.isfile(tarball_path):
         raise ImageError(f"tarball not found: {tarball_path}")
-    program = choose_engine(engine)
+    try:
+        program = choose_engine(engine)
+    except ImageError as err:
+        # Under ./bazelw, `bazel run` happens inside the build root, which has no engine.
+        raise ImageError(
+            f"{err}; or load it: podman load -i {os.path.realpath(tarball_path)}"
+        ) from None
     command = [program, *engine_args, "load"]
     print(f"{PROG}: {' '.join(command)} < {tarball_path}", file=sys.stderr, flush=True)
     with open(tarball_path, "rb") as stdin:
