@@ -24,6 +24,9 @@ def _layer_impl(ctx, kind, prefix, extra_args):
     args.add("--python-version", ctx.attr.python_version)
     if ctx.attr.compile:
         args.add("--compile")
+    if getattr(ctx.attr, "strip", False):
+        args.add("--strip")
+    args.add_all(getattr(ctx.attr, "exclude", []), before_each = "--exclude")
     args.add_all(extra_args)
     ctx.actions.run(
         executable = ctx.executable._tool,
@@ -71,10 +74,22 @@ py_venv_layer = rule(
 Holds only what rules_python installed for the deps' transitive closure (the runtime set), as
 `<prefix>/lib/pythonX.Y/site-packages`, with `pyvenv.cfg` and `bin/python` -> the interpreter.""",
     implementation = _venv_impl,
-    attrs = dict(_COMMON, prefix = attr.string(
-        default = "/opt/venv",
-        doc = "Where the venv lives in the image.",
-    )),
+    attrs = dict(
+        _COMMON,
+        exclude = attr.string_list(
+            default = ["*.pyi", "*.pyx", "*.pxd", "*.pxi", "*.c", "*.h", "*.cpp"],
+            doc = "Globs (on the in-image path) of files left out: stubs and the sources of " +
+                  "compiled extensions, which nothing imports at run time.",
+        ),
+        prefix = attr.string(
+            default = "/opt/venv",
+            doc = "Where the venv lives in the image.",
+        ),
+        strip = attr.bool(
+            default = True,
+            doc = "Strip debug info from native extensions (binutils' `strip --strip-debug`).",
+        ),
+    ),
 )
 
 py_app_layer = rule(

@@ -76,5 +76,48 @@ def test_pyc_is_unchecked_hash(tmp_path: Path):
     assert flags == 0b01  # hash-based, check_source off
 
 
+def _section_names(path: Path) -> set[str]:
+    """Section names of an ELF64 little-endian file (enough to see debug info)."""
+    data = path.read_bytes()
+    shoff = int.from_bytes(data[0x28:0x30], "little")
+    shentsize, shnum, shstrndx = (
+        int.from_bytes(data[o : o + 2], "little") for o in (0x3A, 0x3C, 0x3E)
+    )
+    headers = [data[shoff + i * shentsize : shoff + (i + 1) * shentsize] for i in range(shnum)]
+    strtab = headers[shstrndx]
+    str_off = int.from_bytes(strtab[0x18:0x20], "little")
+    names = set()
+    for h in headers:
+        start = str_off + int.from_bytes(h[0:4], "little")
+        names.add(data[start : data.index(b"\0", start)].decode())
+    return names
+
+
+def test_strip_removes_debug_info_and_exclude_drops_sources(tmp_path: Path):
+    import uvloop  # its wheel ships an unstripped extension
+
+    so = next(Path(uvloop.__file__).parent.glob("loop.*.so"))
+    assert any(n.startswith(".debug_") for n in _section_names(so))
+    manifest = tmp_path / "m.json"
+    files = [
+        {"path": str(so), "short_path": f"../pypi_uvloop/site-packages/uvloop/{so.name}"},
+        {"path": str(so), "short_path": "../pypi_uvloop/site-packages/uvloop/loop.pyx"},
+    ]
+    manifest.write_text(json.dumps(files))
+    out = tmp_path / "v.tar"
+    args = ["venv", "--manifest", str(manifest), "--output", str(out), "--prefix", "/opt/venv"]
+    assert layers.main([*args, "--strip", "--exclude", "*.pyx"]) == 0
+    with tarfile.open(out) as tar:
+        names = tar.getnames()
+        assert not any(n.endswith(".pyx") for n in names)
+        member = next(m for m in tar.getmembers() if m.name.endswith(so.name))
+        stripped = tmp_path / "stripped.so"
+        stripped.write_bytes(tar.extractfile(member).read())
+    sections = _section_names(stripped)
+    assert not any(n.startswith(".debug_") for n in sections)
+    assert ".text" in sections and ".dynsym" in sections
+    assert stripped.stat().st_size < so.stat().st_size / 2
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
