@@ -107,6 +107,32 @@ def test_commands_inside_the_image(app: tuple[container.Container, int], code: s
     assert result.returncode == 0, result.stderr
 
 
+# What the server imports at start-up; every stdlib module among them must have its .pyc in the
+# image (base/precompile.txt), or each start recompiles it on the read-only root.
+STARTUP_IMPORTS = """
+import importlib.util, os, sys
+import app.main, app.server, uvicorn, uvicorn.config, uvicorn.server
+from app.config import load_settings
+config = uvicorn.Config(app.main.create_app(load_settings(os.environ)), proxy_headers=True)
+config.load()
+missing = sorted(
+    m.__file__ for m in list(sys.modules.values())
+    if (getattr(m, "__file__", None) or "").startswith("/usr/lib/python3.13/")
+    and m.__file__.endswith(".py")
+    and not os.path.exists(importlib.util.cache_from_source(m.__file__))
+)
+print("\\n".join(missing))
+"""
+
+
+def test_stdlib_imported_at_startup_is_precompiled(app: tuple[container.Container, int]):
+    c, _ = app
+    result = c.exec("/opt/venv/bin/python", "-c", STARTUP_IMPORTS)
+    assert result.returncode == 0, result.stderr
+    missing = result.stdout.split()
+    assert not missing, f"add to base/precompile.txt: {missing}"
+
+
 def test_root_filesystem_is_read_only(app: tuple[container.Container, int]):
     c, _ = app
     result = c.exec("/opt/venv/bin/python", "-c", "open('/app/x', 'w')")

@@ -17,8 +17,10 @@ import hashlib
 import io
 import json
 import posixpath
+import py_compile
 import sys
 import tarfile
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -362,7 +364,7 @@ def _elf_problems(tree: Tree, name: str, data: bytes) -> list[str]:
 # --- main ---------------------------------------------------------------------------------------
 
 
-def build(lock_path: Path, debs: list[Path]) -> Tree:
+def build(lock_path: Path, debs: list[Path], precompile_list: Path | None = None) -> Tree:
     """Return the finished, checked tree of the base layer."""
     packages = load_packages(read_lock(lock_path), debs)
     tree: Tree = {}
@@ -375,6 +377,8 @@ def build(lock_path: Path, debs: list[Path]) -> Tree:
     bundle = ca_bundle(tree)
     removed = apply_policy(tree)
     add_generated(tree, packages, bundle)
+    if precompile_list is not None:
+        precompile(tree, precompile_list)
     ensure_parents(tree)
     fix_links(tree, removed)
     normalize_modes(tree)
@@ -385,6 +389,38 @@ def build(lock_path: Path, debs: list[Path]) -> Tree:
             print(f"rootfs: {line}", file=sys.stderr)
         raise BuildError(f"{found[0]}{more}")
     return tree
+
+
+def precompile(tree: Tree, listing: Path) -> None:
+    """Add unchecked-hash .pyc files for the listed stdlib modules (see base/precompile.txt).
+
+    The debs ship no bytecode and a read-only root cannot cache it, so without this every start
+    recompiles what it imports. The build's Python has the same bytecode format (same 3.X).
+    """
+    names = [
+        line.strip()
+        for line in listing.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    tag = sys.implementation.cache_tag
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, name in enumerate(names):
+            real = resolve(tree, name)  # e.g. sitecustomize.py links to /etc/python3.13/
+            entry = tree.get(real) if real else None
+            if entry is None or entry.kind != FILE or entry.data is None:
+                raise BuildError(f"precompile: {name} is not a file in the layer")
+            src, pyc = Path(tmp) / f"{i}.py", Path(tmp) / f"{i}.pyc"
+            src.write_bytes(entry.data)
+            py_compile.compile(
+                str(src),
+                cfile=str(pyc),
+                dfile="/" + name,
+                doraise=True,
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            )
+            stem = Path(name)
+            target = str(stem.parent / "__pycache__" / f"{stem.stem}.{tag}.pyc")
+            add(tree, Entry(target, FILE, 0o644, data=pyc.read_bytes()))
 
 
 def sizes(tree: Tree, depth: int = 3) -> list[tuple[int, str]]:
@@ -403,10 +439,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lock", type=Path, required=True, help="packages.lock.json")
     parser.add_argument("--out", type=Path, required=True, help="layer tar to write")
     parser.add_argument("--sizes", action="store_true", help="print the biggest directories")
+    parser.add_argument("--precompile", type=Path, help="stdlib files to ship byte-compiled")
     parser.add_argument("debs", type=Path, nargs="+", help="the locked .deb files")
     args = parser.parse_args(argv)
     try:
-        tree = build(args.lock, args.debs)
+        tree = build(args.lock, args.debs, args.precompile)
         write_tar(tree.values(), args.out)
     except (BuildError, LayerError, OSError) as e:
         print(f"rootfs: {e}", file=sys.stderr)

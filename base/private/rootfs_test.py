@@ -272,3 +272,36 @@ def test_main_reports_one_line_and_writes_nothing(tmp_path, capsys):
 
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))
+
+
+def test_precompile_adds_unchecked_hash_pycs_and_follows_links(tmp_path: Path):
+    from oci.private.tarball import DIR, FILE, SYMLINK, Entry
+
+    dirs = ["usr", "usr/lib", "usr/lib/python3.13", "usr/lib/python3.13/json", "etc"]
+    tree = {p: Entry(p, DIR, 0o755) for p in [*dirs, "etc/python3.13"]}
+    tree |= {
+        "usr/lib/python3.13/json/__init__.py": Entry(
+            "usr/lib/python3.13/json/__init__.py", FILE, 0o644, data=b"X = 1\n"
+        ),
+        "etc/python3.13/sitecustomize.py": Entry(
+            "etc/python3.13/sitecustomize.py", FILE, 0o644, data=b"Y = 2\n"
+        ),
+        "usr/lib/python3.13/sitecustomize.py": Entry(
+            "usr/lib/python3.13/sitecustomize.py",
+            SYMLINK,
+            0o777,
+            target="/etc/python3.13/sitecustomize.py",
+        ),
+    }
+    listing = tmp_path / "list.txt"
+    listing.write_text(
+        "# comment\nusr/lib/python3.13/json/__init__.py\nusr/lib/python3.13/sitecustomize.py\n"
+    )
+    rootfs.precompile(tree, listing)
+    tag = __import__("sys").implementation.cache_tag
+    pyc = tree[f"usr/lib/python3.13/json/__pycache__/__init__.{tag}.pyc"].data
+    assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, never re-checked
+    assert f"usr/lib/python3.13/__pycache__/sitecustomize.{tag}.pyc" in tree
+    listing.write_text("usr/lib/python3.13/missing.py\n")
+    with pytest.raises(rootfs.BuildError, match=r"missing\.py is not a file"):
+        rootfs.precompile(tree, listing)
