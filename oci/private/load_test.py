@@ -100,7 +100,7 @@ def test_repo_tags_are_stamped(tmp_path: Path, image_dir: Path) -> None:
         ("demo:1.0", "demo:1.0"),
         ("localhost:5000/team/app", "localhost:5000/team/app:latest"),
         ("localhost:5000/team/app:v2", "localhost:5000/team/app:v2"),
-        ("ghcr.io/org/my_app:sha-abc", "ghcr.io/org/my_app:sha-abc"),
+        ("registry.example.com/org/my_app:sha-abc", "registry.example.com/org/my_app:sha-abc"),
     ],
 )
 def test_normalize_tag(tag: str, expected: str) -> None:
