@@ -20,6 +20,12 @@ from pathlib import Path
 LOG_LEVELS: tuple[str, ...] = ("critical", "error", "warning", "info", "debug", "trace")
 """Uvicorn's log level names, most to least severe."""
 
+LOOPS: tuple[str, ...] = ("auto", "asyncio", "uvloop")
+"""Event loops uvicorn can run on; "auto" takes uvloop when it is installed."""
+
+HTTP_PARSERS: tuple[str, ...] = ("auto", "h11", "httptools")
+"""HTTP/1.1 implementations uvicorn can use; "auto" takes httptools when it is installed."""
+
 _DIGITS = re.compile(r"[0-9]+")
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
 _SHOWN_VALUE_MAX = 40
@@ -41,6 +47,10 @@ class Settings:
     timeout_graceful_shutdown: int = 10
     timeout_keep_alive: int = 5
     limit_concurrency: int | None = None
+    # "auto" (the C implementations when installed); the pure-Python ones are for comparison
+    # (bench/) and for debugging a suspected bug in uvloop or httptools.
+    loop: str = "auto"
+    http: str = "auto"
     database_path: Path = Path("/tmp/app/todos.db")
     # repr=False keeps the secret out of logs and tracebacks that print the settings.
     api_token: str | None = field(default=None, repr=False)
@@ -60,6 +70,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     keep_alive = _int_at_least(environ, "TIMEOUT_KEEP_ALIVE", defaults.timeout_keep_alive, 1)
     raw_limit = _raw(environ, "LIMIT_CONCURRENCY")
     limit = None if raw_limit is None else _parse_int_at_least("LIMIT_CONCURRENCY", raw_limit, 1)
+    loop = _choice(environ, "LOOP", LOOPS, defaults.loop)
+    http = _choice(environ, "HTTP", HTTP_PARSERS, defaults.http)
     database_path = _database_path(environ, defaults.database_path)
     api_token = _api_token(environ)
     return Settings(
@@ -71,6 +83,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         timeout_graceful_shutdown=graceful,
         timeout_keep_alive=keep_alive,
         limit_concurrency=limit,
+        loop=loop,
+        http=http,
         database_path=database_path,
         api_token=api_token,
     )
@@ -136,11 +150,16 @@ def _non_blank(environ: Mapping[str, str], name: str, default: str) -> str:
 
 
 def _log_level(environ: Mapping[str, str], default: str) -> str:
-    raw = _raw(environ, "LOG_LEVEL")
+    return _choice(environ, "LOG_LEVEL", LOG_LEVELS, default)
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of ``choices``, matched case-insensitively and returned in lower case."""
+    raw = _raw(environ, name)
     if raw is None:
         return default
-    if raw.lower() not in LOG_LEVELS:
-        raise ConfigError(f"LOG_LEVEL: must be one of {', '.join(LOG_LEVELS)}, got {_show(raw)}")
+    if raw.lower() not in choices:
+        raise ConfigError(f"{name}: must be one of {', '.join(choices)}, got {_show(raw)}")
     return raw.lower()
 
 

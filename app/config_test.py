@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import LOG_LEVELS, ConfigError, Settings, load_settings
+from app.config import HTTP_PARSERS, LOG_LEVELS, LOOPS, ConfigError, Settings, load_settings
 
 
 def _error(environ: dict[str, str]) -> str:
@@ -28,6 +28,8 @@ def test_defaults() -> None:
     assert settings.timeout_graceful_shutdown == 10
     assert settings.timeout_keep_alive == 5
     assert settings.limit_concurrency is None
+    assert settings.loop == "auto"
+    assert settings.http == "auto"
     assert settings.database_path == Path("/tmp/app/todos.db")
     assert settings.api_token is None
 
@@ -43,6 +45,8 @@ def test_all_variables_are_read() -> None:
             "TIMEOUT_GRACEFUL_SHUTDOWN": "30",
             "TIMEOUT_KEEP_ALIVE": "75",
             "LIMIT_CONCURRENCY": "200",
+            "LOOP": "asyncio",
+            "HTTP": "h11",
             "DATABASE_PATH": "/data/x.db",
             "API_TOKEN": "s3cr3t-token",
             "UNRELATED": "ignored",
@@ -57,6 +61,8 @@ def test_all_variables_are_read() -> None:
         timeout_graceful_shutdown=30,
         timeout_keep_alive=75,
         limit_concurrency=200,
+        loop="asyncio",
+        http="h11",
         database_path=Path("/data/x.db"),
         api_token="s3cr3t-token",
     )
@@ -104,6 +110,30 @@ def test_log_level_rejects_unknown() -> None:
     assert message == (
         "LOG_LEVEL: must be one of critical, error, warning, info, debug, trace, got 'verbose'"
     )
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_every_loop_is_accepted(loop: str) -> None:
+    assert load_settings({"LOOP": loop.upper()}).loop == loop
+
+
+@pytest.mark.parametrize("http", HTTP_PARSERS)
+def test_every_http_implementation_is_accepted(http: str) -> None:
+    assert load_settings({"HTTP": http.upper()}).http == http
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("LOOP", "trio", "LOOP: must be one of auto, asyncio, uvloop, got 'trio'"),
+        ("LOOP", "", "LOOP: must be one of auto, asyncio, uvloop, got ''"),
+        ("LOOP", " uvloop", "LOOP: must be one of auto, asyncio, uvloop, got ' uvloop'"),
+        ("HTTP", "h2", "HTTP: must be one of auto, h11, httptools, got 'h2'"),
+        ("HTTP", "httptools\n", "HTTP: must be one of auto, h11, httptools, got 'httptools\\n'"),
+    ],
+)
+def test_loop_and_http_reject_unknown(name: str, value: str, expected: str) -> None:
+    assert _error({name: value}) == expected
 
 
 @pytest.mark.parametrize("name", ["HOST", "FORWARDED_ALLOW_IPS"])

@@ -3,7 +3,8 @@
 Configuration is checked before FastAPI or uvicorn is even imported, so a bad setting costs
 milliseconds and no socket is ever bound with it. Uvicorn then runs with production settings:
 no reload, proxy headers trusted only from ``FORWARDED_ALLOW_IPS``, access log on, and
-``loop``/``http`` on "auto" so that uvloop and httptools are used when installed.
+``loop``/``http`` from ``LOOP``/``HTTP`` ("auto" by default, so that uvloop and httptools are
+used when installed).
 
 Uvicorn shuts down gracefully on SIGTERM and then re-raises the signal so that the process
 dies "by" it. A container's PID 1 that stops cleanly on request should exit 0 instead, so
@@ -56,8 +57,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout_graceful_shutdown": settings.timeout_graceful_shutdown,
         "timeout_keep_alive": settings.timeout_keep_alive,
         "limit_concurrency": settings.limit_concurrency,
-        "loop": "auto",
-        "http": "auto",
+        "loop": settings.loop,
+        "http": settings.http,
         "lifespan": "on",
         # Do not advertise the server software and version to every client.
         "server_header": False,

@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 
 from app import build_info, server
-from app.config import Settings
+from app.config import Settings, load_settings
 
 START_TIMEOUT_SECONDS = 20.0
 
@@ -36,6 +36,8 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "TIMEOUT_GRACEFUL_SHUTDOWN",
             "TIMEOUT_KEEP_ALIVE",
             "LIMIT_CONCURRENCY",
+            "LOOP",
+            "HTTP",
             "DATABASE_PATH",
             "API_TOKEN",
         }:
@@ -159,6 +161,8 @@ def test_uvicorn_options_are_production_settings() -> None:
         timeout_graceful_shutdown=25,
         timeout_keep_alive=7,
         limit_concurrency=64,
+        loop="asyncio",
+        http="h11",
     )
     assert server.uvicorn_options(settings) == {
         "host": "0.0.0.0",
@@ -172,8 +176,8 @@ def test_uvicorn_options_are_production_settings() -> None:
         "timeout_graceful_shutdown": 25,
         "timeout_keep_alive": 7,
         "limit_concurrency": 64,
-        "loop": "auto",
-        "http": "auto",
+        "loop": "asyncio",
+        "http": "h11",
         "lifespan": "on",
         "server_header": False,
     }
@@ -186,6 +190,33 @@ def test_uvicorn_accepts_the_options() -> None:
     config = uvicorn.Config(server.APP_FACTORY, factory=True, **options)
     assert config.limit_concurrency == 10
     assert config.proxy_headers is True
+
+
+@pytest.mark.parametrize(
+    ("loop", "http", "loop_module", "protocol_module"),
+    [
+        ("asyncio", "h11", "asyncio", "uvicorn.protocols.http.h11_impl"),
+        ("uvloop", "httptools", "uvloop", "uvicorn.protocols.http.httptools_impl"),
+        # "auto" must pick the C implementations: they are in the image on purpose.
+        ("auto", "auto", "uvloop", "uvicorn.protocols.http.httptools_impl"),
+    ],
+)
+def test_loop_and_http_settings_choose_uvicorn_implementations(
+    loop: str, http: str, loop_module: str, protocol_module: str
+) -> None:
+    import uvicorn
+
+    settings = load_settings({"LOOP": loop, "HTTP": http})
+    config = uvicorn.Config(FastAPI(), **server.uvicorn_options(settings))
+    config.load()
+    assert config.http_protocol_class.__module__ == protocol_module
+    factory = config.get_loop_factory()
+    assert factory is not None
+    event_loop = factory()
+    try:
+        assert type(event_loop).__module__.split(".")[0] == loop_module
+    finally:
+        event_loop.close()
 
 
 # --- real processes ----------------------------------------------------------------------------

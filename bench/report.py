@@ -1,0 +1,403 @@
+"""Turn the raw results of one `bench/run.sh` run into a JSON document and a Markdown table.
+
+run.sh leaves in the raw folder: `builds.tsv` (name, wall seconds, log file per build), the
+build logs, copies of the image layouts it built (`images/<build name>`), `startup.json`,
+`service.json`, `cache.json` and `meta.tsv` (key, value). Everything is measured there; this
+only reads, computes medians and ratios, and formats. No threshold is ever asserted: numbers
+depend on the machine, and the report says which machine.
+
+Run with `./bazelw run //bench:report -- --raw DIR --out FILE` (prints the Markdown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import buildlog, common, imagestats
+
+COLD = "cold"
+WARM = "warm"
+EDIT = "incremental-edit"
+RESTORE = "incremental-restore"
+REMOTE_FIRST = "remote-1"
+REMOTE_SECOND = "remote-2"
+EDITED_FILE = "app/todos.py"
+SERVER_START = "Starting local Bazel server"
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    total_kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(total_kib / 2**20, 1),
+        "cpu": model,
+        "kernel": platform.release(),
+    }
+
+
+def read_tsv(path: Path) -> list[list[str]]:
+    """Tab-separated rows, skipping blank lines."""
+    return [line.split("\t") for line in path.read_text().splitlines() if line.strip()]
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def builds(raw: Path) -> dict[str, dict[str, Any]]:
+    """Per build name: wall seconds, Bazel's elapsed seconds and its processes line."""
+    result = {}
+    for name, wall, log_name in read_tsv(raw / "builds.tsv"):
+        log = (raw / log_name).read_text(errors="replace")
+        processes = buildlog.parse_processes(log)
+        result[name] = {
+            "wall_seconds": float(wall),
+            "bazel_seconds": buildlog.parse_elapsed(log),
+            "processes": {"total": processes.total, **processes.kinds},
+            "executed": processes.executed,
+            "cacheable": processes.cacheable,
+            "remote_hits": processes.remote_hits,
+            # The client had to start a server: its start-up and a cold analysis are included.
+            "server_started": SERVER_START in log,
+        }
+    return result
+
+
+def _series(found: dict[str, dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    return [found[name] for name in sorted(found) if name.startswith(prefix + "-")]
+
+
+def build_section(raw: Path, found: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Cold, warm and incremental build figures, and which layers an app edit moved."""
+    images = raw / "images"
+    base = imagestats.layer_digests(images / COLD)
+    edits, restores = [], []
+    for name in sorted(found):
+        if name.startswith(EDIT + "-"):
+            edits.append(imagestats.changed_layers(base, imagestats.layer_digests(images / name)))
+        if name.startswith(RESTORE + "-"):
+            after = imagestats.layer_digests(images / name)
+            restores.append(imagestats.changed_layers(base, after))
+    changed = list(dict.fromkeys(layer for layers in edits for layer in layers))  # image order
+    incremental = _series(found, EDIT) + _series(found, RESTORE)
+    return {
+        "cold": found[COLD],
+        "warm_noop": {
+            "median_seconds": _median([b["wall_seconds"] for b in _series(found, WARM)]),
+            "runs": _series(found, WARM),
+        },
+        "incremental": {
+            "edited_file": EDITED_FILE,
+            "median_seconds": _median([b["wall_seconds"] for b in incremental]),
+            "runs": incremental,
+            "layers_changed_by_edit": changed,
+            "only_app_layer_changed": bool(edits) and all(c == ["app"] for c in edits),
+            "restore_gives_original_layers": all(c == [] for c in restores),
+        },
+    }
+
+
+def remote_section(found: dict[str, dict[str, Any]], cache: dict[str, Any]) -> dict[str, Any]:
+    """Hit rate of the second clean build, and how much faster the cache made it."""
+    first, second = found[REMOTE_FIRST], found[REMOTE_SECOND]
+    hits, cacheable = second["remote_hits"], second["cacheable"]
+    return {
+        "first": first,
+        "second": second,
+        "second_hit_rate": hits / cacheable if cacheable else None,
+        "all_cacheable_actions_hit": hits == cacheable,
+        "time_ratio_second_to_first": second["wall_seconds"] / first["wall_seconds"],
+        "server": cache,
+    }
+
+
+def repro_section(raw: Path, found: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Digests of the clean builds: the cold one and the first remote one ran every action."""
+    digests = {}
+    for name in (COLD, REMOTE_FIRST, REMOTE_SECOND):
+        if name in found:
+            digests[name] = imagestats.image_stats(raw / "images" / name)["digest"]
+    clean = [digests[n] for n in (COLD, REMOTE_FIRST) if n in digests]
+    return {
+        "digests": digests,
+        "clean_builds_compared": [n for n in (COLD, REMOTE_FIRST) if n in digests],
+        "match": len(clean) == 2 and clean[0] == clean[1],
+        "all_match": len(set(digests.values())) == 1,
+    }
+
+
+def _load(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def collect(raw: Path) -> dict[str, Any]:
+    """The whole result document."""
+    meta = dict(read_tsv(raw / "meta.tsv")) if (raw / "meta.tsv").exists() else {}
+    found = builds(raw)
+    result: dict[str, Any] = {
+        "schema": 1,
+        "date": meta.get("date") or datetime.datetime.now(datetime.UTC).isoformat(),
+        "quick": meta.get("quick") == "1",
+        "revision": meta.get("revision", "unknown"),
+        "machine": machine(),
+        "build": build_section(raw, found),
+        "image": imagestats.image_stats(raw / "images" / COLD),
+        "startup": _load(raw / "startup.json"),
+        "service": _load(raw / "service.json"),
+    }
+    if REMOTE_FIRST in found and REMOTE_SECOND in found:
+        result["remote_cache"] = remote_section(found, _load(raw / "cache.json") or {})
+    result["reproducibility"] = repro_section(raw, found)
+    return result
+
+
+# --- Markdown -----------------------------------------------------------------------------
+
+
+def mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 2**10:.1f} KiB"
+
+
+def secs(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f} s"
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def _processes(build: dict[str, Any]) -> str:
+    kinds = {k: v for k, v in build["processes"].items() if k != "total"}
+    return ", ".join(f"{n} {k}" for k, n in kinds.items()) or "none"
+
+
+def _restarts(runs: list[dict[str, Any]]) -> str:
+    started = sum(1 for run in runs if run["server_started"])
+    return f"; Bazel server (re)started in {started} of {len(runs)}" if started else ""
+
+
+def _build_rows(b: dict[str, Any]) -> list[tuple[str, str, str]]:
+    cold, warm, inc = b["cold"], b["warm_noop"], b["incremental"]
+    only_app = "yes" if inc["only_app_layer_changed"] else "NO"
+    restored = "yes" if inc["restore_gives_original_layers"] else "NO"
+    return [
+        (
+            "Build",
+            "cold `//:image` (empty output base and repository cache)",
+            f"{secs(cold['wall_seconds'])} (Bazel {secs(cold['bazel_seconds'])}; "
+            f"{_processes(cold)})",
+        ),
+        (
+            "Build",
+            f"warm no-op rebuild (median of {len(warm['runs'])})",
+            secs(warm["median_seconds"]) + _restarts(warm["runs"]),
+        ),
+        (
+            "Build",
+            f"incremental after editing `{inc['edited_file']}` (median of {len(inc['runs'])})",
+            f"{secs(inc['median_seconds'])}; layers changed: "
+            f"{', '.join(inc['layers_changed_by_edit']) or 'none'} (only app: {only_app}; "
+            f"undoing the edit restores every layer: {restored}){_restarts(inc['runs'])}",
+        ),
+    ]
+
+
+def _image_rows(image: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows = [
+        (
+            "Image",
+            f"layer `{layer['name']}` ({layer['digest'][7:19]})",
+            f"{mib(layer['uncompressed'])} uncompressed, {mib(layer['compressed'])} gzip, "
+            f"{layer['files']} files",
+        )
+        for layer in image["layers"]
+    ]
+    total = image["total"]
+    rows.append(
+        (
+            "Image",
+            f"total ({len(image['layers'])} layers, `{image['digest'][:19]}`)",
+            f"{mib(total['uncompressed'])} uncompressed, {mib(total['compressed'])} gzip, "
+            f"{total['files']} files",
+        )
+    )
+    return rows
+
+
+def _label(name: str) -> str:
+    """ "without_pyc" -> "without .pyc"."""
+    return name.replace("_pyc", " .pyc").replace("_", " ")
+
+
+def _startup_rows(startup: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    if not startup:
+        return [("Start-up", "not measured", "")]
+    images = startup["images"]
+    rows = []
+    for name, figures in images.items():
+        rows.append(
+            (
+                "Start-up",
+                f"runc start to first 200 on `/ready`, {_label(name)} "
+                f"(median of {startup['runs']})",
+                f"{secs(figures['median'])} (min {secs(figures['min'])}, "
+                f"max {secs(figures['max'])})",
+            )
+        )
+    if "with_pyc" in images and "without_pyc" in images:
+        ratio = images["without_pyc"]["median"] / images["with_pyc"]["median"]
+        rows.append(("Start-up", "ratio without / with precompiled bytecode", _ratio(ratio)))
+    return rows
+
+
+def _service_rows(service: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    if not service:
+        return [("Service", "not measured", "")]
+    s = service["settings"]
+    how = f"{s['connections']} connections, {s['seconds']:g} s, median of {s['rounds']}"
+    rows = []
+    paths = list(next(iter(service["variants"].values()))["endpoints"])
+    for path in paths:
+        for name, variant in service["variants"].items():
+            e = variant["endpoints"][path]
+            errors = e["non_2xx"] + e["socket_errors"]
+            rows.append(
+                (
+                    "Service",
+                    f"GET `{path}`, {name} ({how})",
+                    f"{e['rps']:,.0f} req/s, p50 {e['p50_ms']:.1f} ms, p99 {e['p99_ms']:.1f} ms"
+                    + (f", {errors} errors" if errors else ""),
+                )
+            )
+        rows.append(
+            (
+                "Service",
+                f"GET `{path}` req/s ratio {service['rps_ratio']['of']}",
+                _ratio(service["rps_ratio"]["by_endpoint"][path]),
+            )
+        )
+    for name, variant in service["variants"].items():
+        peak = max(e["rss_peak_kib"] for e in variant["endpoints"].values())
+        rows.append(
+            (
+                "Service",
+                f"server VmRSS idle / peak under load, {name}",
+                f"{mib(variant['rss_idle_kib'] * 1024)} / {mib(peak * 1024)}",
+            )
+        )
+    return rows
+
+
+def _remote_rows(remote: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    if not remote:
+        return [("Remote cache", "not measured", "")]
+    first, second = remote["first"], remote["second"]
+    rate = remote["second_hit_rate"]
+    return [
+        (
+            "Remote cache",
+            "1st clean build, empty nginx WebDAV cache (uploads)",
+            f"{secs(first['wall_seconds'])} (Bazel {secs(first['bazel_seconds'])}; "
+            f"{_processes(first)})",
+        ),
+        (
+            "Remote cache",
+            "2nd clean build: new output base, other checkout path",
+            f"{secs(second['wall_seconds'])} (Bazel {secs(second['bazel_seconds'])}; "
+            f"{_processes(second)})",
+        ),
+        (
+            "Remote cache",
+            "2nd build hit rate (remote hits / cacheable processes)",
+            f"{second['remote_hits']}/{second['cacheable']}"
+            + ("" if rate is None else f" ({rate:.0%})"),
+        ),
+        (
+            "Remote cache",
+            "time ratio 2nd / 1st",
+            _ratio(remote["time_ratio_second_to_first"]),
+        ),
+    ]
+
+
+def _repro_rows(repro: dict[str, Any]) -> list[tuple[str, str, str]]:
+    digests = repro["digests"]
+    shown = ", ".join(f"{name} `{digest[:19]}`" for name, digest in digests.items())
+    verdict = "identical" if repro["match"] else "DIFFERENT"
+    return [
+        ("Reproducibility", "digests of two clean builds (cold, remote-1)", f"{verdict}: {shown}")
+    ]
+
+
+def _short(revision: str) -> str:
+    """ "0123456789abcdef...+dirty" -> "0123456789ab+dirty"."""
+    commit, plus, rest = revision.partition("+")
+    return commit[:12] + plus + rest
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """One table, preceded by a line saying where and when it was measured."""
+    m = result["machine"]
+    rows: list[tuple[str, str, str]] = []
+    sections: list[tuple[Callable[[Any], list[tuple[str, str, str]]], Any]] = [
+        (_build_rows, result["build"]),
+        (_image_rows, result["image"]),
+        (_startup_rows, result.get("startup")),
+        (_service_rows, result.get("service")),
+        (_remote_rows, result.get("remote_cache")),
+        (_repro_rows, result["reproducibility"]),
+    ]
+    for make, section in sections:
+        rows.extend(make(section))
+    kind = "quick smoke run (1 iteration)" if result["quick"] else "full run"
+    lines = [
+        f"Measured {result['date'][:10]} at revision {_short(result['revision'])}, {kind}, on "
+        f"{m['nproc']} CPUs ({m['cpu'] or 'unknown CPU'}), {m['memory_gib']} GiB memory, "
+        f"Linux {m['kernel']}.",
+        "",
+        "| Area | Measure | Value |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="report", description=__doc__.splitlines()[0])
+    parser.add_argument("--raw", required=True, help="the raw folder run.sh filled")
+    parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--markdown", help="also write the Markdown table here")
+    args = parser.parse_args(argv)
+    try:
+        result = collect(Path(args.raw))
+    except (buildlog.BuildLogError, common.BenchError, OSError, KeyError, ValueError) as err:
+        print(f"report: error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    text = markdown(result)
+    common.write_json(Path(args.out), result)
+    if args.markdown:
+        tmp = Path(args.markdown + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(args.markdown)
+    print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""Tests for bench.report: a raw folder as run.sh leaves it, turned into JSON and Markdown."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from bench import report
+from oci.private import layout
+
+LOG = "INFO: Elapsed time: {elapsed}s, Critical Path: 0.1s\nINFO: {line}\n"
+
+
+def _image(root: Path, contents: dict[str, bytes]) -> None:
+    """A layout whose layers (named by `contents`' keys) each hold one file."""
+    root.mkdir(parents=True)
+    descriptors, diff_ids, history = [], [], []
+    for name, data in contents.items():
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            info = tarfile.TarInfo(f"{name}/file")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        plain = buffer.getvalue()
+        blob = gzip.compress(plain, mtime=0)
+        descriptors.append({"mediaType": layout.LAYER_GZIP, **layout.write_blob(root, blob)})
+        diff_ids.append(layout.sha256_bytes(plain))
+        history.append({"created_by": f"oci_image: layer {name}_layer.tar"})
+    config = {"rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": history}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": layout.MANIFEST_MEDIA_TYPE,
+        "config": {
+            "mediaType": layout.CONFIG_MEDIA_TYPE,
+            **layout.write_blob(root, layout.canonical_json(config)),
+        },
+        "layers": descriptors,
+    }
+    desc = layout.write_blob(root, layout.canonical_json(manifest))
+    index = {"schemaVersion": 2, "manifests": [{"mediaType": layout.MANIFEST_MEDIA_TYPE, **desc}]}
+    (root / "index.json").write_text(json.dumps(index))
+    (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+
+
+ORIGINAL = {"base": b"base", "venv": b"venv", "app": b"app"}
+
+
+def _raw(tmp_path: Path, edited: dict[str, bytes], second_line: str) -> Path:
+    raw = tmp_path / "raw"
+    (raw / "logs").mkdir(parents=True)
+    builds = [
+        ("cold", 20.0, "24 processes: 19 internal, 5 processwrapper-sandbox."),
+        (
+            "warm-1",
+            1.0,
+            "1 process: 1 internal.\nStarting local Bazel server and connecting to it...",
+        ),
+        ("warm-2", 3.0, "1 process: 1 internal."),
+        ("warm-3", 2.0, "1 process: 1 internal."),
+        ("incremental-edit-1", 5.0, "4 processes: 2 internal, 2 processwrapper-sandbox."),
+        ("incremental-restore-1", 7.0, "4 processes: 2 internal, 2 processwrapper-sandbox."),
+        ("remote-1", 30.0, "24 processes: 19 internal, 5 processwrapper-sandbox."),
+        ("remote-2", 10.0, second_line),
+    ]
+    rows = []
+    for name, wall, line in builds:
+        (raw / "logs" / f"{name}.log").write_text(LOG.format(elapsed=wall - 0.5, line=line))
+        rows.append(f"{name}\t{wall}\tlogs/{name}.log")
+    (raw / "builds.tsv").write_text("\n".join(rows) + "\n")
+    for name in ("cold", "incremental-restore-1", "remote-1", "remote-2"):
+        _image(raw / "images" / name, ORIGINAL)
+    _image(raw / "images" / "incremental-edit-1", {**ORIGINAL, **edited})
+    (raw / "meta.tsv").write_text("date\t2026-11-27T10:00:00Z\nquick\t0\nrevision\tabc123\n")
+    startup = {
+        "runs": 2,
+        "images": {
+            "with_pyc": {"median": 1.0, "min": 0.9, "max": 1.1, "samples": [0.9, 1.1]},
+            "without_pyc": {"median": 2.5, "min": 2.4, "max": 2.6, "samples": [2.4, 2.6]},
+        },
+    }
+    (raw / "startup.json").write_text(json.dumps(startup))
+    return raw
+
+
+def test_full_report(tmp_path: Path) -> None:
+    raw = _raw(tmp_path, {"app": b"app edited"}, "24 processes: 5 remote cache hit, 19 internal.")
+    result = report.collect(raw)
+    build = result["build"]
+    assert build["cold"]["wall_seconds"] == 20.0
+    assert build["cold"]["executed"] == 5
+    assert build["warm_noop"]["median_seconds"] == 2.0
+    assert build["incremental"]["median_seconds"] == 6.0
+    assert build["incremental"]["layers_changed_by_edit"] == ["app"]
+    assert build["incremental"]["only_app_layer_changed"] is True
+    assert build["incremental"]["restore_gives_original_layers"] is True
+    assert [layer["name"] for layer in result["image"]["layers"]] == ["base", "venv", "app"]
+    remote = result["remote_cache"]
+    assert remote["second_hit_rate"] == 1.0
+    assert remote["all_cacheable_actions_hit"] is True
+    assert remote["time_ratio_second_to_first"] == pytest.approx(1 / 3)
+    assert result["reproducibility"]["match"] is True
+    text = report.markdown(result)
+    assert (
+        "| Remote cache | 2nd build hit rate (remote hits / cacheable processes) | 5/5 (100%) |"
+        in text
+    )
+    assert "| Start-up | ratio without / with precompiled bytecode | 2.50x |" in text
+    assert "only app: yes" in text
+    assert text.startswith("Measured 2026-11-27 at revision abc123, full run, on ")
+    assert "2.00 s; Bazel server (re)started in 1 of 3 |" in text
+    assert "runc start to first 200 on `/ready`, without .pyc (median of 2) | 2.50 s" in text
+    assert "| Service | not measured |  |" in text
+    assert text.count("\n| ") == len(text.splitlines()) - 2  # one header line, one blank line
+
+
+def test_report_shows_what_went_wrong(tmp_path: Path) -> None:
+    raw = _raw(
+        tmp_path,
+        {"venv": b"venv edited", "app": b"app edited"},
+        "24 processes: 3 remote cache hit, 19 internal, 2 processwrapper-sandbox.",
+    )
+    (raw / "meta.tsv").write_text("revision\t0123456789abcdef0123+dirty\n")
+    result = report.collect(raw)
+    assert result["build"]["incremental"]["layers_changed_by_edit"] == ["venv", "app"]
+    assert result["build"]["incremental"]["only_app_layer_changed"] is False
+    assert result["remote_cache"]["second_hit_rate"] == pytest.approx(0.6)
+    assert result["remote_cache"]["all_cacheable_actions_hit"] is False
+    text = report.markdown(result)
+    assert "only app: NO" in text
+    assert "at revision 0123456789ab+dirty," in text
+
+
+def test_different_digests_are_reported(tmp_path: Path) -> None:
+    raw = _raw(tmp_path, {"app": b"x"}, "24 processes: 5 remote cache hit, 19 internal.")
+    # Replace the first remote build's image with a different one.
+    for path in sorted((raw / "images" / "remote-1").rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    (raw / "images" / "remote-1").rmdir()
+    _image(raw / "images" / "remote-1", {**ORIGINAL, "base": b"other base"})
+    result = report.collect(raw)
+    assert result["reproducibility"]["match"] is False
+    assert "DIFFERENT" in report.markdown(result)
+
+
+def test_main_writes_json_and_exits_1_on_missing_input(tmp_path: Path) -> None:
+    raw = _raw(tmp_path, {"app": b"y"}, "24 processes: 5 remote cache hit, 19 internal.")
+    out = tmp_path / "out" / "result.json"
+    assert report.main(["--raw", str(raw), "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["schema"] == 1
+    (raw / "logs" / "cold.log").write_text("ERROR: build failed\n")
+    assert report.main(["--raw", str(raw), "--out", str(out)]) == 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(pytest.main([__file__, "-q"]))

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# bench/run.sh: measure build times, image size, start-up, service throughput, the remote cache
+# and reproducibility in one go; print a Markdown table and write a JSON file.
+#
+# Usage: bench/run.sh [--quick] [--json FILE]
+#   --quick      one iteration of everything (a smoke run for CI, about 3 minutes)
+#   --json FILE  where to write the JSON (default: bench/bench-<UTC time>.json in Bazel's
+#                output folder; the path is printed)
+# Environment: BENCH_KEEP=1 keeps the scratch folder (workspaces, output bases, logs).
+#
+# Runs on the host and drives ./bazelw. Every build happens in a copy of the workspace (the
+# source tree is never touched, also when an edit is timed) with its own --output_base and
+# --repository_cache under Bazel's output folder, which ./bazelw mounts at the same path inside
+# its managed root, so both sides read the results. Measurements that need root, runc, wrk and
+# nginx run inside the managed root as `bazel run //bench:...`. Medians over several runs;
+# ratios come from variants measured side by side. No threshold is ever asserted.
+set -euo pipefail
+
+say() { echo "bench: $*" >&2; }
+die() { echo "bench: error: $*" >&2; exit 1; }
+usage() { sed -n '5,9p' "$0" | sed 's/^# \{0,1\}//'; }
+
+quick=0
+json=""
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --quick) quick=1 ;;
+    --json) [[ $# -ge 2 && -n $2 ]] || die "--json needs a file name"; json=$2; shift ;;
+    --json=*) json=${1#--json=}; [[ -n $json ]] || die "--json needs a file name" ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown argument '$1' (usage: bench/run.sh [--quick] [--json FILE])" ;;
+  esac
+  shift
+done
+if [[ -n $json ]]; then
+  json=$(realpath -m -- "$json")
+  [[ -d $(dirname "$json") ]] || die "--json: folder $(dirname "$json") does not exist"
+  [[ ! -d $json ]] || die "--json: $json is a folder"
+fi
+
+if ((quick)); then
+  startup_runs=1 warm_runs=1 edit_runs=1 duration=2 rounds=1 warmup=1
+else
+  startup_runs=10 warm_runs=3 edit_runs=3 duration=10 rounds=3 warmup=2
+fi
+
+cd "$(dirname "$0")/.."
+repo=$PWD
+readonly EDITED=app/todos.py
+[[ -f $EDITED ]] || die "$EDITED is missing: the incremental build edits it"
+
+# Bazel's output folder, as tools/repro/check.sh finds it.
+main_base=$(./bazelw info output_base 2>/dev/null) || main_base=""
+[[ $main_base == /* ]] || die "./bazelw info output_base failed: run ./bazelw build //:image to see why"
+out_root=$(dirname "$main_base")
+[[ -n $json ]] || json="$out_root/bench/bench-$(date -u +%Y%m%dT%H%M%SZ).json"
+scratch="$out_root/bench-$$"
+raw="$scratch/raw"
+repos="$scratch/repository-cache"
+mkdir -p "$raw/logs" "$raw/images"
+: >"$raw/builds.tsv"
+
+servers=()   # "workspace output_base" of every Bazel server we started
+cache_pid=""
+cleanup() {
+  local code=$? pair i
+  trap - EXIT INT TERM
+  if [[ -n $cache_pid ]]; then
+    kill -TERM -- "-$cache_pid" 2>/dev/null || true
+    for i in $(seq 50); do kill -0 "$cache_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$cache_pid" 2>/dev/null || true
+  fi
+  for pair in "${servers[@]}"; do
+    (cd "${pair%% *}" && ./bazelw --output_base="${pair#* }" shutdown) >/dev/null 2>&1 || true
+  done
+  if [[ -n ${BENCH_KEEP:-} ]]; then say "kept $scratch"; else rm -rf "$scratch"; fi
+  exit "$code"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A copy of the workspace without Bazel's symlinks, caches and personal settings.
+snapshot() {
+  mkdir -p "$2"
+  tar -C "$1" --exclude=./.git --exclude='./bazel-*' --exclude=./user.bazelrc \
+    --exclude='*/__pycache__' --exclude=./.ruff_cache --exclude=./.pytest_cache -cf - . \
+    | tar -C "$2" -xf -
+}
+
+# bzl WORKSPACE OUTPUT_BASE ARGS...: ./bazelw in that workspace copy with that output base.
+bzl() {
+  local ws=$1 ob=$2
+  shift 2
+  [[ " ${servers[*]} " == *" $ws $ob "* ]] || servers+=("$ws $ob")
+  (cd "$ws" && ./bazelw --output_base="$ob" --max_idle_secs=900 "$@")
+}
+
+micros() { local t=${1//[.,]/}; echo $((10#$t)); }
+
+# timed_build NAME WORKSPACE OUTPUT_BASE FLAGS...: build //:image, log it, record wall time.
+timed_build() {
+  local name=$1 ws=$2 ob=$3 start end us
+  shift 3
+  start=$EPOCHREALTIME
+  bzl "$ws" "$ob" build --color=no --curses=no --repository_cache="$repos" "$@" //:image \
+    >"$raw/logs/$name.log" 2>&1 || { tail -n 40 "$raw/logs/$name.log" >&2; die "build $name failed"; }
+  end=$EPOCHREALTIME
+  us=$(($(micros "$end") - $(micros "$start")))
+  printf '%s\t%d.%06d\tlogs/%s.log\n' "$name" $((us / 1000000)) $((us % 1000000)) "$name" \
+    >>"$raw/builds.tsv"
+  say "  $name: $((us / 1000000)).$(printf '%03d' $((us % 1000000 / 1000))) s"
+}
+
+# copy_image NAME WORKSPACE: keep the image the last build in WORKSPACE made (bazel-bin points
+# into that build's output base).
+copy_image() {
+  [[ -d $2/bazel-bin/image ]] || die "no bazel-bin/image in $2 after build $1"
+  cp -a "$2/bazel-bin/image/." "$raw/images/$1"
+}
+
+# run_tool NAME WORKSPACE OUTPUT_BASE TARGET ARGS...: `bazel run` a //bench tool, logged.
+run_tool() {
+  local name=$1 ws=$2 ob=$3 target=$4
+  shift 4
+  bzl "$ws" "$ob" run --color=no --curses=no --repository_cache="$repos" "$target" -- "$@" \
+    >"$raw/logs/$name.log" 2>&1 || { tail -n 40 "$raw/logs/$name.log" >&2; die "$name failed"; }
+}
+
+revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+[[ -z $(git status --porcelain 2>/dev/null) ]] || revision="$revision+dirty"
+printf 'date\t%s\nquick\t%s\nrevision\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$quick" \
+  "$revision" >"$raw/meta.tsv"
+
+ws_a="$scratch/ws-a"
+ob_a="$scratch/ob-a"
+snapshot "$repo" "$ws_a"
+
+say "build: cold (empty output base and repository cache), warm no-op, incremental"
+timed_build cold "$ws_a" "$ob_a"
+copy_image cold "$ws_a"
+for i in $(seq "$warm_runs"); do timed_build "warm-$i" "$ws_a" "$ob_a"; done
+cp "$ws_a/$EDITED" "$scratch/edited.orig"
+for i in $(seq "$edit_runs"); do
+  printf '\n# bench: incremental edit %d\n' "$i" >>"$ws_a/$EDITED"
+  timed_build "incremental-edit-$i" "$ws_a" "$ob_a"
+  copy_image "incremental-edit-$i" "$ws_a"
+  cp "$scratch/edited.orig" "$ws_a/$EDITED"
+  timed_build "incremental-restore-$i" "$ws_a" "$ob_a"
+  copy_image "incremental-restore-$i" "$ws_a"
+done
+
+say "start-up: $startup_runs run(s) per image under runc (with and without .pyc)"
+run_tool startup "$ws_a" "$ob_a" //bench:startup --out "$raw/startup.json" --runs "$startup_runs"
+
+say "service: wrk, ${duration} s x $rounds round(s) per endpoint and event loop"
+run_tool service "$ws_a" "$ob_a" //bench:service --out "$raw/service.json" \
+  --duration "$duration" --rounds "$rounds" --warmup "$warmup"
+
+say "remote cache: nginx WebDAV on loopback, two clean builds"
+port_file="$scratch/cache.port"
+# In its own process group, so that clean-up stops it with everything it started.
+# shellcheck disable=SC2016 # expanded by the inner bash
+setsid bash -c 'cd "$1" && exec ./bazelw --output_base="$2" --max_idle_secs=900 run \
+  --color=no --curses=no --repository_cache="$3" //bench:cache_server -- \
+  --port-file "$4" --stats "$5" --watch-pid "$6"' bench "$ws_a" "$ob_a" "$repos" "$port_file" \
+  "$raw/cache.json" "$$" >"$raw/logs/cache_server.log" 2>&1 &
+cache_pid=$!
+for _ in $(seq 600); do
+  [[ -s $port_file ]] && break
+  kill -0 "$cache_pid" 2>/dev/null || { tail -n 20 "$raw/logs/cache_server.log" >&2; die "cache server failed"; }
+  sleep 0.2
+done
+[[ -s $port_file ]] || die "cache server did not start within 120 s"
+remote=(--config=remote "--remote_cache=http://127.0.0.1:$(cat "$port_file")")
+grep -q '^build:remote ' "$ws_a/.bazelrc" || die ".bazelrc has no build:remote config"
+ws_b="$scratch/ws-b"
+snapshot "$ws_a" "$ws_b"
+timed_build remote-1 "$ws_a" "$scratch/ob-r1" "${remote[@]}"
+copy_image remote-1 "$ws_a"
+(cd "$ws_a" && ./bazelw --output_base="$scratch/ob-r1" shutdown) >/dev/null 2>&1 || true
+timed_build remote-2 "$ws_b" "$scratch/ob-r2" "${remote[@]}"
+copy_image remote-2 "$ws_b"
+(cd "$ws_b" && ./bazelw --output_base="$scratch/ob-r2" shutdown) >/dev/null 2>&1 || true
+kill -TERM -- "-$cache_pid" 2>/dev/null || true
+wait "$cache_pid" 2>/dev/null || true
+cache_pid=""
+
+say "report"
+bzl "$ws_a" "$ob_a" run --color=no --curses=no --repository_cache="$repos" //bench:report -- \
+  --raw "$raw" --out "$raw/result.json" --markdown "$raw/table.md" \
+  >"$raw/logs/report.log" 2>&1 || { tail -n 40 "$raw/logs/report.log" >&2; die "report failed"; }
+mkdir -p "$(dirname "$json")"
+cp "$raw/result.json" "$json.tmp.$$" && mv -f "$json.tmp.$$" "$json"
+cat "$raw/table.md"
+say "JSON written to $json"
