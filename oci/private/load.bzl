@@ -1,6 +1,7 @@
 """Implementation of oci_load: a docker-save tarball, and a runner that loads it."""
 
 load(":providers.bzl", "OciImageInfo")
+load(":runner.bzl", "label_text", "python_tool", "rlocation")
 load(":stamp.bzl", "STAMP_ATTRS", "stamp_files")
 
 _RUNNER = """#!/usr/bin/env bash
@@ -23,12 +24,6 @@ PYTHONPATH="$runfiles/{import_root}${{PYTHONPATH:+:$PYTHONPATH}}" \\
   exec "$python" -B "$runfiles/{loader}" --load "$runfiles/{tarball}" "$@"
 """
 
-def _rlocation(ctx, file):
-    """Path of `file` under the runfiles root (handles files from other repositories)."""
-    if file.short_path.startswith("../"):
-        return file.short_path[3:]
-    return ctx.workspace_name + "/" + file.short_path
-
 def _oci_load_impl(ctx):
     image = ctx.attr.image[OciImageInfo]
     tarball = ctx.actions.declare_file(ctx.label.name + "/tarball.tar")
@@ -48,18 +43,15 @@ def _oci_load_impl(ctx):
     )
 
     loader = ctx.file._loader_main
-    loader_path = _rlocation(ctx, loader)
-    suffix = "/oci/private/load.py"
-    if not loader_path.endswith(suffix):
-        fail("unexpected location of load.py: " + loader_path)
+    loader_path, import_root = python_tool(ctx, loader, "/oci/private/load.py")
     runner = ctx.actions.declare_file(ctx.label.name + ".sh")
     ctx.actions.write(
         output = runner,
         content = _RUNNER.format(
-            label = "//%s:%s" % (ctx.label.package, ctx.label.name) if not ctx.label.workspace_name else str(ctx.label),
-            import_root = loader_path[:-len(suffix)],
+            label = label_text(ctx),
+            import_root = import_root,
             loader = loader_path,
-            tarball = _rlocation(ctx, tarball),
+            tarball = rlocation(ctx, tarball),
         ),
         is_executable = True,
     )

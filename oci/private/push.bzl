@@ -1,6 +1,7 @@
 """Implementation of oci_push: a runner that pushes an image to a registry with push.py."""
 
 load(":providers.bzl", "OciImageInfo")
+load(":runner.bzl", "label_text", "python_tool", "rlocation")
 load(":stamp.bzl", "STAMP_ATTRS", "stamp_files")
 
 _RUNNER = """#!/usr/bin/env bash
@@ -23,12 +24,6 @@ if [[ -n "${{BUILD_WORKING_DIRECTORY:-}}" ]]; then cd "$BUILD_WORKING_DIRECTORY"
 PYTHONPATH="$runfiles/{import_root}${{PYTHONPATH:+:$PYTHONPATH}}" \\
   exec "$python" -B "$runfiles/{pusher}" --image "$runfiles/{layout}" --config "$runfiles/{config}" "$@"
 """
-
-def _rlocation(ctx, file):
-    """Path of `file` under the runfiles root (handles files from other repositories)."""
-    if file.short_path.startswith("../"):
-        return file.short_path[3:]
-    return ctx.workspace_name + "/" + file.short_path
 
 def _oci_push_impl(ctx):
     image = ctx.attr.image[OciImageInfo]
@@ -62,19 +57,16 @@ def _oci_push_impl(ctx):
     )
 
     pusher = ctx.file._push_main
-    pusher_path = _rlocation(ctx, pusher)
-    suffix = "/oci/private/push.py"
-    if not pusher_path.endswith(suffix):
-        fail("unexpected location of push.py: " + pusher_path)
+    pusher_path, import_root = python_tool(ctx, pusher, "/oci/private/push.py")
     runner = ctx.actions.declare_file(ctx.label.name + ".sh")
     ctx.actions.write(
         output = runner,
         content = _RUNNER.format(
-            label = "//%s:%s" % (ctx.label.package, ctx.label.name) if not ctx.label.workspace_name else str(ctx.label),
-            import_root = pusher_path[:-len(suffix)],
+            label = label_text(ctx),
+            import_root = import_root,
             pusher = pusher_path,
-            layout = _rlocation(ctx, image.layout),
-            config = _rlocation(ctx, config),
+            layout = rlocation(ctx, image.layout),
+            config = rlocation(ctx, config),
         ),
         is_executable = True,
     )
