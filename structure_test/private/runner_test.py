@@ -142,7 +142,8 @@ def test_scratch_parent_needs_room(tmp_path, image):
     stat = os.statvfs(tmp_path)
     huge = tmp_path / "huge.tar"
     with huge.open("wb") as f:  # sparse: too big to unpack into what is free
-        f.truncate(stat.f_bavail * stat.f_frsize // runner.RAM_FACTOR + 1)
+        # Twice what would fit, so other processes freeing disk meanwhile cannot make it fit.
+        f.truncate(2 * stat.f_bavail * stat.f_frsize // runner.RAM_FACTOR + 1)
     assert runner.scratch_parent(huge, tmp_path) is None
 
 
