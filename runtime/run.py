@@ -26,6 +26,8 @@ PASSTHROUGH = (
     "LIMIT_CONCURRENCY",
     "DATABASE_PATH",
     "API_TOKEN",
+    "LOOP",
+    "HTTP",
 )
 
 
