@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
+import sqlite3
 import sys
 from collections.abc import Sequence
 from types import FrameType
@@ -81,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(os.environ)
         load_build_info()
+        preflight(settings)
     except (ConfigError, BuildInfoError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -95,6 +98,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def preflight(settings: Settings) -> None:
+    """Check what well-formed settings can still get wrong on this machine, before binding.
+
+    An address that does not resolve or a database that cannot be created would otherwise fail
+    inside uvicorn's start-up with a traceback that does not name the variable.
+    """
+    try:
+        socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigError(f"HOST: cannot resolve {settings.host!r}: {exc}") from None
+    from app.storage import TodoStore
+
+    try:
+        TodoStore(settings.database_path).initialize()
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(
+            f"DATABASE_PATH: cannot create the database at {settings.database_path}: {exc}"
+        ) from None
 
 
 def _serve(settings: Settings) -> int:

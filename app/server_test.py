@@ -326,8 +326,24 @@ def test_real_server_fails_when_database_cannot_be_created(tmp_path: Path) -> No
         timeout=60,
         check=False,
     )
-    assert result.returncode == 3  # uvicorn's STARTUP_FAILURE
-    assert "Application startup failed" in result.stderr
+    # Caught before binding: one line naming the variable, like any other bad setting.
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: DATABASE_PATH: cannot create")
+
+
+def test_unresolvable_host_fails_with_one_line_naming_host() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app"],
+        env=_child_env(PORT=str(_free_port()), HOST="999.1.1.1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: HOST: cannot resolve '999.1.1.1'")
 
 
 if __name__ == "__main__":

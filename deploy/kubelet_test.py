@@ -112,8 +112,12 @@ MUTATIONS: list[tuple[str, Callable[[list[dict[str, Any]]], None], str]] = [
     ("readiness_port_8001", _set_readiness_port, "readinessProbe never succeeded"),
     # The app's own default: reachable on loopback only, not on the pod IP.
     ("host_127_0_0_1", _listen_on_loopback_only, "startupProbe failed 30 times"),
-    # DATABASE_PATH then lies on the read-only root: the app's start-up fails (exit 3).
-    ("no_data_volume", _drop_data_volume, "container exited with code 3"),
+    # DATABASE_PATH then lies on the read-only root: the app refuses to start (exit 2).
+    (
+        "no_data_volume",
+        _drop_data_volume,
+        "container exited with code 2 before its startupProbe succeeded: error: DATABASE_PATH",
+    ),
     # API_TOKEN_FILE names a file the Secret volume no longer has: bad config (exit 2).
     ("secret_item_renamed", _rename_secret_item, "container exited with code 2"),
 ]
