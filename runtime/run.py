@@ -35,13 +35,19 @@ def run_spec(environ: dict[str, str]) -> bundle.RunSpec:
     """The RunSpec for this environment: app variables passed, `_FILE` secrets mounted."""
     env: dict[str, str] = {}
     files: dict[str, str] = {}
+    # `bazel run` starts us in the runfiles tree: relative paths mean the user's directory.
+    cwd = environ.get("BUILD_WORKING_DIRECTORY", ".")
     for name in PASSTHROUGH:
         if name in environ:
             env[name] = environ[name]
         secret = environ.get(f"{name}_FILE")
         if secret:
+            secret = os.path.join(cwd, secret)
             if not os.path.isfile(secret):
-                raise SystemExit(f"error: {name}_FILE: no such file: {secret}")
+                raise SystemExit(
+                    f"error: {name}_FILE: no such file: {secret} (under ./bazelw, only files "
+                    "inside the workspace are visible)"
+                )
             inside = f"/run/secrets/{name.lower()}"
             files[inside] = os.path.abspath(secret)
             env[f"{name}_FILE"] = inside

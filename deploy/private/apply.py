@@ -48,6 +48,12 @@ def main(argv: Sequence[str]) -> int:
     os.dup2(fd, 0)
     os.close(fd)
     cmd = command(kubectl, argv[2:])
+    # `bazel run` starts us in the runfiles tree: relative KUBECONFIG entries mean the user's dir.
+    where = os.environ.get("BUILD_WORKING_DIRECTORY")
+    if where and os.environ.get("KUBECONFIG"):
+        os.environ["KUBECONFIG"] = os.pathsep.join(
+            os.path.join(where, p) if p else p for p in os.environ["KUBECONFIG"].split(os.pathsep)
+        )
     print(f"+ {' '.join(cmd)} < {manifests.name}", file=sys.stderr)
     try:
         os.execv(kubectl, cmd)

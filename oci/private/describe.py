@@ -12,7 +12,7 @@ from oci.private import image, layout
 
 
 def describe(root: str) -> str:
-    """The summary `image.py` prints, rebuilt from the layout on disk."""
+    """The summary `image.py` prints, rebuilt from the layout (layers by number, not file)."""
     img = layout.read_image(root)
     diff_ids = img.config["rootfs"]["diff_ids"]
     layers = []

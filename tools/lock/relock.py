@@ -46,13 +46,15 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         uv = style.binary_from_wheel(style.runfile(argv[0]), "uv", Path(tmp))
         out = root / f".{OUTPUT}.tmp"
-        result = subprocess.run(uv_command(uv, out, argv[1:]), cwd=root, check=False)
-        if result.returncode != 0:
-            out.unlink(missing_ok=True)
-            print(f"error: uv pip compile failed (exit {result.returncode})", file=sys.stderr)
-            return 1
-        out.write_text(HEADER + out.read_text())
-        out.replace(root / OUTPUT)
+        try:
+            result = subprocess.run(uv_command(uv, out, argv[1:]), cwd=root, check=False)
+            if result.returncode != 0:
+                print(f"error: uv pip compile failed (exit {result.returncode})", file=sys.stderr)
+                return 1
+            out.write_text(HEADER + out.read_text())
+            out.replace(root / OUTPUT)
+        finally:
+            out.unlink(missing_ok=True)  # left only when something failed (or Ctrl-C)
     print(f"wrote {root / OUTPUT}")
     return 0
 

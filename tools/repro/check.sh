@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=${1:-//:image}
 # Output bases must be where ./bazelw mounts Bazel's output folder, so the host can read them.
-scratch="$(dirname "$(./bazelw info output_base 2>/dev/null)")/repro-$$"
-trap 'for i in 1 2; do ./bazelw --output_base="$scratch/$i" shutdown >/dev/null 2>&1 || true; done; rm -rf "$scratch"' EXIT
+output_base=$(./bazelw info output_base 2>/dev/null) || { echo "repro: error: ./bazelw info failed" >&2; exit 2; }
+scratch="$(dirname "$output_base")/repro-$$"
+trap 'for i in 1 2; do ./bazelw --output_base="$scratch/$i" shutdown >/dev/null 2>&1 || true; done; rm -rf "$scratch" "$scratch.log"' EXIT
 for i in 1 2; do
   start=$SECONDS
   ./bazelw --output_base="$scratch/$i" build --repository_cache="$scratch/repos-$i" \
@@ -16,5 +17,6 @@ for i in 1 2; do
   cp -a "$scratch/$i/execroot/_main/$out" "$scratch/image-$i"
   echo "build $i: $(cat "$scratch/$i/execroot/_main/$out.digest" 2>/dev/null || echo '?') in $((SECONDS - start)) s"
 done
-rm -f "$scratch.log"
-./bazelw run //tools/repro:compare -- "$scratch/image-1" "$scratch/image-2" 2>/dev/null
+# Bazel's own progress goes to the log; the comparison's verdict to the terminal.
+./bazelw run //tools/repro:compare -- "$scratch/image-1" "$scratch/image-2" 2>"$scratch.log" \
+  || { status=$?; grep -v '^INFO\|^WARNING\|^Loading\|^Analyzing' "$scratch.log" >&2 || true; exit $status; }
