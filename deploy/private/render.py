@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from oci.private import layout
+
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 # distribution/reference: an optional registry host[:port], then lowercase path components.
 _HOST = (
@@ -142,19 +144,6 @@ def kustomize_build(kustomize: str, directory: Path, home: Path) -> str:
     return result.stdout
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def render(args: argparse.Namespace) -> None:
     """Stage, build with the pin, check and write the output."""
     repository = check_repository(args.repository)
@@ -178,7 +167,7 @@ def render(args: argparse.Namespace) -> None:
         rendered = kustomize_build(args.kustomize, pinned_dir, Path(temp))
     check_pinned(rendered, args.image_name, f"{repository}@{digest}")
     header = f"# Rendered by kustomize from {args.overlay}; image {repository}@{digest}\n"
-    write_atomic(Path(args.output), header + rendered)
+    layout.write_file_atomic(args.output, (header + rendered).encode())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
