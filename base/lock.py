@@ -19,6 +19,7 @@ from pathlib import Path
 from base.private.control import parse_paragraphs
 from base.private.resolve import Locked, ResolveError, index_records, resolve
 from base.private.sources import SourcesError, find_mirror
+from oci.private import layout
 
 SUITE = "trixie"
 ARCH = "amd64"
@@ -97,19 +98,6 @@ def fetch_index(mirror: str, keyring: str) -> str:
         return dump.stdout
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temp file in the same directory and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def render(locked: list[Locked]) -> str:
     """Return the lock file text: a JSON list sorted by name, two-space indented."""
     return json.dumps([p.to_json() for p in locked], indent=2) + "\n"
@@ -128,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         mirror = find_mirror(dict(os.environ))
         records = index_records(parse_paragraphs(fetch_index(mirror, args.keyring)), ARCH)
         locked = resolve(records, wanted, excluded)
-        write_atomically(Path(args.output), render(locked))
+        layout.write_file_atomic(args.output, render(locked).encode())
     except (LockError, ResolveError, SourcesError, OSError) as e:
         print(f"lock: {e}", file=sys.stderr)
         return 1

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from oci.private import layout
 
 
 class BenchError(RuntimeError):
@@ -52,14 +52,4 @@ def named_paths(items: Sequence[str]) -> dict[str, str]:
 
 def write_json(path: Path, value: Any) -> None:
     """Write `value` as indented JSON through a temp file and a rename: never half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(value, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    layout.write_file_atomic(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
