@@ -10,22 +10,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+
+from tools import runfiles
 
 USAGE = "usage: apply.py MANIFESTS KUBECTL [KUBECTL_ARG...]"
-
-
-def runfile(path: str) -> Path:
-    """Resolve an `$(rlocationpath ...)` argument; absolute paths (tests) are kept."""
-    if os.path.isabs(path):
-        return Path(path)
-    base = os.environ.get("RUNFILES_DIR") or os.environ.get("TEST_SRCDIR")
-    if not base:
-        tree = next((p for p in Path(__file__).parents if p.name.endswith(".runfiles")), None)
-        if tree is None:
-            raise SystemExit("error: no runfiles tree found; run this with bazel run")
-        base = str(tree)
-    return Path(base) / path
 
 
 def command(kubectl: str, extra: Sequence[str]) -> list[str]:
@@ -38,8 +26,8 @@ def main(argv: Sequence[str]) -> int:
     if len(argv) < 2:
         print(USAGE, file=sys.stderr)
         return 2
-    manifests = runfile(argv[0])
-    kubectl = os.environ.get("KUBECTL") or str(runfile(argv[1]))
+    manifests = runfiles.runfile(argv[0])
+    kubectl = os.environ.get("KUBECTL") or str(runfiles.runfile(argv[1]))
     try:
         fd = os.open(manifests, os.O_RDONLY)
     except OSError as exc:

@@ -20,7 +20,9 @@ sys.exit(7)
 
 
 def _run(*args: str, kubectl: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"KUBECTL": str(kubectl)} if kubectl else {}
+    # As the py_binary's launcher does: the workspace root on the path, so `tools` imports.
+    root = Path(apply.__file__).parents[2]
+    env = {"PYTHONPATH": str(root), **({"KUBECTL": str(kubectl)} if kubectl else {})}
     return subprocess.run(
         [sys.executable, apply.__file__, *args],
         capture_output=True,

@@ -8,15 +8,16 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tools import runfiles
 from tools.lint import style
 
 
 def main() -> int:
     """Format Python with ruff and Starlark with buildifier, in place."""
     root = Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", "."))
-    ruff_wheel, buildifier = style.runfile(sys.argv[1]), str(style.runfile(sys.argv[2]))
+    ruff_wheel, buildifier = runfiles.runfile(sys.argv[1]), str(runfiles.runfile(sys.argv[2]))
     with tempfile.TemporaryDirectory() as tmp:
-        ruff = str(style.binary_from_wheel(ruff_wheel, "ruff", Path(tmp)))
+        ruff = str(runfiles.binary_from_wheel(ruff_wheel, "ruff", Path(tmp)))
         py = style.python_files(root)
         steps = [
             [ruff, "check", "--fix", "--no-cache", *py],

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tools import runfiles
 from tools.lint import style
 
 
@@ -33,8 +34,8 @@ def root() -> Path:
 
 @pytest.fixture(scope="module")
 def ruff(tmp_path_factory: pytest.TempPathFactory) -> str:
-    wheel = style.runfile(os.environ["RUFF_WHEEL"])
-    return str(style.binary_from_wheel(wheel, "ruff", tmp_path_factory.mktemp("ruff")))
+    wheel = runfiles.runfile(os.environ["RUFF_WHEEL"])
+    return str(runfiles.binary_from_wheel(wheel, "ruff", tmp_path_factory.mktemp("ruff")))
 
 
 def test_finds_files(root: Path):
@@ -54,7 +55,7 @@ def test_ruff_format(root: Path, ruff: str):
 
 
 def test_buildifier(root: Path):
-    buildifier = str(style.runfile(os.environ["BUILDIFIER"]))
+    buildifier = str(runfiles.runfile(os.environ["BUILDIFIER"]))
     cmd = [buildifier, "-mode=check", "-lint=warn", *style.starlark_files(root)]
     result = _run(cmd, root)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tools.lint import style
+from tools import runfiles
 
 PYTHON_VERSION = "3.13"
 PLATFORM = "x86_64-manylinux_2_28"
@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
         print(f"error: no requirements_dev.in in {root}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
-        uv = style.binary_from_wheel(style.runfile(argv[0]), "uv", Path(tmp))
+        uv = runfiles.binary_from_wheel(runfiles.runfile(argv[0]), "uv", Path(tmp))
         out = root / f".{OUTPUT}.tmp"
         try:
             result = subprocess.run(uv_command(uv, out, argv[1:]), cwd=root, check=False)
