@@ -16,10 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from kit_lib import layout
+
 from base.private.control import parse_paragraphs
 from base.private.resolve import Locked, ResolveError, index_records, resolve
 from base.private.sources import SourcesError, find_mirror
-from oci.private import layout
 
 SUITE = "trixie"
 ARCH = "amd64"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from oci.private import layout
+from kit_lib import layout
 
 
 class BenchError(RuntimeError):

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from oci.private import layout
+from kit_lib import layout
 
 _CHUNK = 1 << 20
 

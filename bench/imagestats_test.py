@@ -10,9 +10,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from kit_lib import layout
 
 from bench import imagestats
-from oci.private import layout
 
 
 def _tar(files: dict[str, bytes]) -> bytes:

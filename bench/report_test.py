@@ -9,9 +9,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from kit_lib import layout
 
 from bench import report
-from oci.private import layout
 
 LOG = "INFO: Elapsed time: {elapsed}s, Critical Path: 0.1s\nINFO: {line}\n"
 

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kit_lib import layout
 
 from deploy.private import kubelet, pods
-from oci.private import layout
 
 
 def _runfile(variable: str) -> Path:

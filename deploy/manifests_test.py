@@ -17,9 +17,9 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+from kit_lib import layout
 
 from deploy.private import pods, policy
-from oci.private import layout
 
 KUBERNETES_VERSIONS = ("1.34", "1.37")
 """Oldest supported version (`preStop.sleep` is GA since 1.34) and the newest schemas locked."""

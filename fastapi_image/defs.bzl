@@ -299,7 +299,7 @@ def fastapi_image(
             visibility = visibility,
             deps = [
                 Label("//runtime"),
-                Label("//oci/private:layout"),
+                Label("@kit_lib"),
                 requirement("pytest"),
             ],
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from oci.private import layout
+from kit_lib import layout
 
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from oci.private import layout
+from kit_lib import layout
 
 # Uncompressed (sum of the layer tars) budget. Measured 2026-11: about 72.4 MB.
 BUDGET_BYTES = 80 * 1000 * 1000

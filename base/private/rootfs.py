@@ -25,10 +25,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kit_lib.tarball import DIR, FILE, HARDLINK, SYMLINK, Entry, LayerError, write_tar
+
 from base.private import elf, policy, users
 from base.private.control import ControlError, parse_paragraphs
 from base.private.debfile import Deb, DebError, read_deb
-from oci.private.tarball import DIR, FILE, HARDLINK, SYMLINK, Entry, LayerError, write_tar
 
 Tree = dict[str, Entry]
 

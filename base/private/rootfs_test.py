@@ -275,7 +275,7 @@ if __name__ == "__main__":
 
 
 def test_precompile_adds_unchecked_hash_pycs_and_follows_links(tmp_path: Path):
-    from oci.private.tarball import DIR, FILE, SYMLINK, Entry
+    from kit_lib.tarball import DIR, FILE, SYMLINK, Entry
 
     dirs = ["usr", "usr/lib", "usr/lib/python3.13", "usr/lib/python3.13/json", "etc"]
     tree = {p: Entry(p, DIR, 0o755) for p in [*dirs, "etc/python3.13"]}

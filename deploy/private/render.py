@@ -22,8 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
-
-from oci.private import layout
+from kit_lib import layout
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 # distribution/reference: an optional registry host[:port], then lowercase path components.

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kit_lib import layout
 
-from oci.private import layout
 from runtime import bundle, container
 
 START_TIMEOUT = 60.0

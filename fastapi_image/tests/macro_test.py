@@ -14,8 +14,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
-from oci.private import layout
+from kit_lib import layout
 
 
 def _runfile(key: str) -> Path:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from oci.private import image, layout
+from kit_lib import layout
+
+from oci.private import image
 
 
 def describe(root: str) -> str:

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from oci.private import imageconfig, layout, tarball
-from oci.private.layout import ImageError
+from kit_lib import layout, tarball
+from kit_lib.layout import ImageError
+
+from oci.private import imageconfig
 
 PROG = "oci_image"
 BASE_DIGEST_ANNOTATION = "org.opencontainers.image.base.digest"

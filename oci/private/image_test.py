@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kit_lib import layout, tarball
 
-from oci.private import image, layout, tarball
+from oci.private import image
 
 
 def make_tar(path: Path, files: dict[str, bytes]) -> Path:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from oci.private.layout import ImageError
+from kit_lib.layout import ImageError
 
 # GOOS / GOARCH values: the names the OCI image spec says `os` and `architecture` use.
 OSES = frozenset(

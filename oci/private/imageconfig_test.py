@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from kit_lib.layout import ImageError
 
 from oci.private import imageconfig as ic
-from oci.private.layout import ImageError
 
 
 @pytest.mark.parametrize(

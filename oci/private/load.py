@@ -22,8 +22,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from oci.private import imageconfig, layout, tarball
-from oci.private.layout import ImageError
+from kit_lib import layout, tarball
+from kit_lib.layout import ImageError
+
+from oci.private import imageconfig
 
 PROG = "oci_load"
 ENGINES = ("docker", "podman")

@@ -12,8 +12,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from kit_lib import tarball
 
-from oci.private import image, load, tarball
+from oci.private import image, load
 
 # Fake engines run with PATH reduced to their own folder, so they call cat by its full path.
 CAT = shutil.which("cat") or "/bin/cat"

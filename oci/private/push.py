@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from oci.private import credentials, imageconfig, layout
+from kit_lib import layout
+from kit_lib.layout import ImageError
+
+from oci.private import credentials, imageconfig
 from oci.private.credentials import CredentialsError
-from oci.private.layout import ImageError
 from oci.private.registry import (
     Client,
     Options,

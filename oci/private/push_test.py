@@ -21,8 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kit_lib import layout, tarball
 
-from oci.private import image, layout, push, tarball
+from oci.private import image, push
 from oci.private.testproxy import FAKE_PRESENT, FORWARD_THEN_RESET, HOLD, RESET, Fault, Proxy
 from oci.private.testregistry import Registry, free_port
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from oci.private.tarball import Entry, LayerError, write_tar
+from kit_lib.tarball import Entry, LayerError, write_tar
 
 
 def main(argv: list[str]) -> int:

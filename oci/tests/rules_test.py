@@ -17,8 +17,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
-from oci.private import layout
+from kit_lib import layout
 
 
 def path(var: str) -> Path:

@@ -9,7 +9,9 @@ import argparse
 import json
 import sys
 
-from oci.private import imageconfig, layout
+from kit_lib import layout
+
+from oci.private import imageconfig
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from oci.private import tarball
+from kit_lib import tarball
 
 SITE = "site-packages/"
 

@@ -26,9 +26,9 @@ from cyclonedx.model.bom import Bom, BomMetaData
 from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.model.component_evidence import ComponentEvidence, Occurrence
 from cyclonedx.output.json import JsonV1Dot6
+from kit_lib import layout
 from packageurl import PackageURL
 
-from oci.private import layout
 from sbom.private.contents import Contents, ContentsError, DebPackage, PyDist, read_contents
 from sbom.private.locks import (
     DebLock,

@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
+from kit_lib import tarball
 from packageurl import PackageURL
 
 from oci.private import image as image_tool
-from oci.private import tarball
 from sbom.private import bom
 
 HASH_SOURCE = "sbom:hash-source"

@@ -16,7 +16,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from oci.private import layout
+from kit_lib import layout
 
 STATUS_DIR = "var/lib/dpkg/status.d/"
 STATUS_FILE = "var/lib/dpkg/status"

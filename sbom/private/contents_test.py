@@ -6,8 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
+from kit_lib import tarball
 
-from oci.private import image, tarball
+from oci.private import image
 from sbom.private import contents
 
 SITE = "/opt/venv/lib/python3.13/site-packages"

@@ -10,7 +10,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from oci.private import layout
+from kit_lib import layout
 
 
 def _members(path: Path) -> dict[str, tuple[object, ...]]:

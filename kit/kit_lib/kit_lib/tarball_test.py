@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from oci.private import tarball
-from oci.private.tarball import DIR, FILE, HARDLINK, SYMLINK, Entry, LayerError
+from kit_lib import tarball
+from kit_lib.tarball import DIR, FILE, HARDLINK, SYMLINK, Entry, LayerError
 
 
 def test_same_entries_in_any_order_give_same_bytes(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from oci.private import image, layout, tarball
-from oci.private.layout import ImageError
+from kit_lib import layout, tarball
+from kit_lib.layout import ImageError
 
 
 def sha(data: bytes) -> str:
@@ -77,7 +77,7 @@ def test_scan_missing_file(tmp_path: Path) -> None:
 def make_image(tmp_path: Path, tar_bytes: bytes) -> Path:
     (tmp_path / "l.tar").write_bytes(tar_bytes)
     out = tmp_path / "img"
-    assert image.main(["--output", str(out), "--tar", str(tmp_path / "l.tar")]) == 0
+    layout.write_image(out, [tmp_path / "l.tar"])
     return out
 
 

@@ -363,3 +363,73 @@ def write_file_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def finish_layout(
+    staging: Path,
+    config: dict[str, Any],
+    layers: list[dict[str, Any]],
+    platform: dict[str, str],
+    annotations: dict[str, str] | None = None,
+) -> str:
+    """Write config, manifest, `index.json` and `oci-layout` into a staged layout.
+
+    `layers` are the manifest's layer descriptors, whose blobs are already in `staging`. Returns
+    the manifest digest. One writer for every tool, so every layout has the same canonical form.
+    """
+    config_blob = write_blob(staging, canonical_json(config))
+    manifest: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "config": {"mediaType": CONFIG_MEDIA_TYPE, **config_blob},
+        "layers": layers,
+    }
+    if annotations:
+        manifest["annotations"] = annotations
+    manifest_blob = write_blob(staging, canonical_json(manifest))
+    index = {
+        "schemaVersion": 2,
+        "mediaType": INDEX_MEDIA_TYPE,
+        "manifests": [{"mediaType": MANIFEST_MEDIA_TYPE, **manifest_blob, "platform": platform}],
+    }
+    (staging / OCI_LAYOUT).write_bytes(canonical_json({"imageLayoutVersion": LAYOUT_VERSION}))
+    (staging / INDEX).write_bytes(canonical_json(index))
+    return str(manifest_blob["digest"])
+
+
+_MEDIA_TYPE_OF = {"gzip": LAYER_GZIP, "": LAYER_TAR, "zstd": LAYER_ZSTD}
+
+
+def write_image(
+    final: str | os.PathLike[str],
+    layer_files: list[str | os.PathLike[str]],
+    config: dict[str, Any] | None = None,
+    platform: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> str:
+    """Write a small image layout from layer files as they are (no recompression).
+
+    For tests and tools that need a real layout without the build rules. `config` is the
+    `config` object (Env, Labels, ...). Returns the manifest digest.
+    """
+    platform = platform or {"architecture": "amd64", "os": "linux"}
+    with staged_dir(final) as staging:
+        descriptors: list[dict[str, Any]] = []
+        diff_ids: list[str] = []
+        for i, path in enumerate(layer_files, 1):
+            scan = scan_layer(path, f"layer {i}")
+            if scan.diff_id is None:
+                raise ImageError(f"layer {i}: zstd layers are not supported here")
+            dst = blob_path(staging, scan.digest)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dst)
+            media_type = _MEDIA_TYPE_OF[scan.compression]
+            descriptors.append({"mediaType": media_type, "digest": scan.digest, "size": scan.size})
+            diff_ids.append(scan.diff_id)
+        image_config = {
+            **platform,
+            "config": config or {},
+            "created": "1970-01-01T00:00:00Z",
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        }
+        return finish_layout(staging, image_config, descriptors, platform, annotations)

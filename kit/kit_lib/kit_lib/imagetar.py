@@ -1,0 +1,120 @@
+"""Image tarballs: `docker save`-style and OCI-layout tars of an image layout.
+
+`oci_load` writes them for `docker load`/`podman load`, and container_structure_test's tar driver
+reads the docker-save form, so both rule sets share this one writer. Output is deterministic:
+sorted entries, fixed owners and times (see tarball.py), blobs under their OCI names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from kit_lib import layout, tarball
+from kit_lib.layout import ImageError
+
+# The reference grammar of the distribution project, reduced to what a tag needs.
+_HOST_PART = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_DOMAIN = rf"(?:{_HOST_PART}(?:\.{_HOST_PART})*(?::[0-9]+)?)"
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_NAME = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+def normalize_tag(reference: str) -> str:
+    """Return `reference` as NAME:TAG (":latest" if no tag), or raise on a malformed one."""
+    name, tag = reference, "latest"
+    slash = reference.rfind("/")
+    colon = reference.rfind(":")
+    if colon > slash:
+        name, tag = reference[:colon], reference[colon + 1 :]
+    if "@" in reference:
+        raise ImageError(f"repo tag {reference!r}: digests cannot be tags")
+    if not _NAME.match(name):
+        raise ImageError(
+            f"repo tag {reference!r}: {name!r} is not a valid repository name "
+            "(lower case letters, digits, '.', '_', '-', '/')"
+        )
+    if not _TAG.match(tag):
+        raise ImageError(f"repo tag {reference!r}: {tag!r} is not a valid tag")
+    return f"{name}:{tag}"
+
+
+def build_tarball(image_dir: str, output: str, repo_tags: Sequence[str]) -> str:
+    """Write the docker-save tarball of the layout at `image_dir`; return the image's digest.
+
+    Blobs keep their OCI names (`blobs/sha256/<hex>`), as `docker save` itself does since
+    Docker 25; layers stay gzipped (every loader decompresses them), so no bytes are rewritten.
+    """
+    tags = [normalize_tag(tag) for tag in repo_tags]
+    if len(set(tags)) != len(tags):
+        raise ImageError(f"repo tags given twice: {tags}")
+    image = layout.read_image(image_dir, verify_layers=True)
+    blob_name = {
+        digest: "blobs/sha256/" + digest[len("sha256:") :]
+        for digest in [image.config_digest] + [layer["digest"] for layer in image.layers]
+    }
+    manifest = [
+        {
+            "Config": blob_name[image.config_digest],
+            "RepoTags": tags,
+            "Layers": [blob_name[layer["digest"]] for layer in image.layers],
+        }
+    ]
+    entries = [tarball.Entry("manifest.json", data=layout.canonical_json(manifest))]
+    entries += [
+        tarball.Entry(name, source=str(image.blob(digest))) for digest, name in blob_name.items()
+    ]
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    tarball.write_tar(entries, output)
+    return image.manifest_digest
+
+
+def read_lines(path: str, what: str) -> list[str]:
+    """Non-blank lines of a rules_oci list file (one item a line)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ImageError(f"cannot read {what} {path}: {err.strerror}") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def build_oci_tarball(image_dir: str, output: str, repo_tags: Sequence[str]) -> str:
+    """Write the layout at `image_dir` as one tar (`docker load` and `podman load` read it).
+
+    The index gets each tag as `org.opencontainers.image.ref.name` (short tag) and
+    `io.containerd.image.name` (full name), the annotations loaders look for.
+    """
+    tags = [normalize_tag(tag) for tag in repo_tags]
+    if len(set(tags)) != len(tags):
+        raise ImageError(f"repo tags given twice: {tags}")
+    image = layout.read_image(image_dir, verify_layers=True)
+    index = json.loads((image.root / layout.INDEX).read_text(encoding="utf-8"))
+    descriptor = index["manifests"][0]
+    manifests = []
+    for tag in tags or [None]:
+        entry = dict(descriptor)
+        if tag:
+            entry["annotations"] = {
+                **(descriptor.get("annotations") or {}),
+                "io.containerd.image.name": tag,
+                "org.opencontainers.image.ref.name": tag.rsplit(":", 1)[1],
+            }
+        manifests.append(entry)
+    index["manifests"] = manifests
+    digests = [image.manifest_digest, image.config_digest] + [
+        layer["digest"] for layer in image.layers
+    ]
+    entries = [
+        tarball.Entry(layout.OCI_LAYOUT, source=str(image.root / layout.OCI_LAYOUT)),
+        tarball.Entry(layout.INDEX, data=layout.canonical_json(index)),
+    ]
+    entries += [
+        tarball.Entry("blobs/sha256/" + d[len("sha256:") :], source=str(image.blob(d)))
+        for d in dict.fromkeys(digests)
+    ]
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    tarball.write_tar(entries, output)
+    return image.manifest_digest

@@ -1,0 +1,1 @@
+"""OCI image rules: oci_image and oci_load (see defs.bzl)."""

@@ -1,0 +1,1 @@
+"""Tools and Starlark internals behind //oci:defs.bzl."""
