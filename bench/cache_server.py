@@ -30,8 +30,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import common
 from runtime import container
+
+from bench import common
 
 WORKER_USER = "nobody"
 LOG_FORMAT = "$request_method $uri $status $body_bytes_sent $content_length"

@@ -43,7 +43,7 @@ def layer_names(config: dict[str, Any], count: int) -> list[str]:
     for i in range(count):
         text = created_by[i] if i < len(created_by) else ""
         name = text.rsplit(" ", 1)[-1] if text.startswith("oci_image: layer ") else ""
-        name = name.removesuffix(".tar").removesuffix("_layer")
+        name = name.removesuffix(".gz").removesuffix(".tar").removesuffix("_layer")
         names.append(name or f"layer {i + 1}")
     return names
 

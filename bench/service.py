@@ -31,8 +31,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import common
 from runtime import bundle, container
+
+from bench import common
 
 VARIANTS: dict[str, dict[str, str]] = {
     "uvloop+httptools": {"LOOP": "uvloop", "HTTP": "httptools"},

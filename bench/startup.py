@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import common
 from runtime import bundle, container
+
+from bench import common
 
 READY_PATH = "/ready"
 READY_TIMEOUT = 60.0

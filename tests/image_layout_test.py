@@ -11,13 +11,9 @@ The container-structure-test tar driver cannot check owners or modes; this test 
 
 from __future__ import annotations
 
-import filecmp
 import gzip
 import hashlib
-import json
 import os
-import shutil
-import subprocess
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -179,58 +175,6 @@ def test_an_app_change_moves_only_the_app_layer(layers):
         f"files of the app layer differ in the variant: {differing} "
         "(keep //tests:variant_app_layer's deps in step with //:app_layer's)"
     )
-
-
-def _run_tool(out: Path, tars: list[Path]) -> str:
-    """Build an image with the image tool as a fresh process; return its digest."""
-    digest_file = out.with_suffix(".digest")
-    cmd = [
-        str(runfile("IMAGE_TOOL")),
-        f"--output={out}",
-        f"--digest-file={digest_file}",
-        *[f"--tar={tar}" for tar in tars],
-        "--entrypoint=" + json.dumps(["/opt/venv/bin/python", "-m", "app"]),
-        "--cmd=" + json.dumps(["--help"]),
-        "--env=PATH=/opt/venv/bin:$PATH",
-        "--env=LANG=C.UTF-8",
-        "--user=65532:65532",
-        "--workdir=/app",
-        "--exposed-port=8000/tcp",
-        "--label=org.opencontainers.image.title=twin",
-        "--annotation=org.opencontainers.image.version=1",
-        "--healthcheck=" + json.dumps({"test": ["/bin/true"], "interval": "30s", "retries": 3}),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
-    print(proc.stdout)
-    return digest_file.read_text()
-
-
-def _tree(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
-
-
-def test_the_tool_writes_identical_bytes_twice(image, tmp_path):
-    # //:image's layer blobs, gunzipped, are byte for byte the layer tars it was built from.
-    tars = []
-    for i, descriptor in enumerate(image.layers):
-        tar = tmp_path / f"layer{i}.tar"
-        with gzip.open(image.blob(descriptor["digest"])) as src, tar.open("wb") as dst:
-            shutil.copyfileobj(src, dst)
-        tars.append(tar)
-    first = _run_tool(tmp_path / "first", tars)
-    second = _run_tool(tmp_path / "second", tars)
-    assert first == second
-    one, two = tmp_path / "first", tmp_path / "second"
-    assert _tree(one) == _tree(two)
-    match, mismatch, errors = filecmp.cmpfiles(
-        one, two, [p for p in _tree(one) if (one / p).is_file()], shallow=False
-    )
-    assert not mismatch and not errors, f"files differ between two builds: {mismatch + errors}"
-    assert match
-    # Gzipping is deterministic across processes too: the layers are //:image's very blobs.
-    rebuilt = layout.read_image(one)
-    assert [d["digest"] for d in rebuilt.layers] == [d["digest"] for d in image.layers]
 
 
 if __name__ == "__main__":

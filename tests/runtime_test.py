@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from runtime import bundle, container
 
 TOKEN = "s3cret-token"

@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy.private import pods
 from runtime import bundle, container
+
+from deploy.private import pods
 
 POD_IP = "127.0.0.2"
 """The address probes use inside the pod's network namespace (not the loopback default)."""

@@ -1,7 +1,6 @@
 """Implementation of kustomize_build: render a kustomization with the image pinned by digest."""
 
 load("@bazel_skylib//rules:common_settings.bzl", "BuildSettingInfo")
-load("//oci:defs.bzl", "OciImageInfo")
 
 def _relative(ctx, file):
     """Path of `file` relative to this package: where kustomize expects it."""
@@ -14,7 +13,6 @@ def _relative(ctx, file):
     return file.short_path[len(prefix):]
 
 def _kustomize_build_impl(ctx):
-    image = ctx.attr.image[OciImageInfo]
     repository = ctx.attr.repository[BuildSettingInfo].value
     output = ctx.actions.declare_file(ctx.label.name + ".yaml")
     args = ctx.actions.args()
@@ -22,14 +20,14 @@ def _kustomize_build_impl(ctx):
     args.add("--overlay", ctx.attr.overlay)
     args.add("--image-name", ctx.attr.image_name)
     args.add("--repository", repository)
-    args.add("--digest-file", image.digest)
+    args.add("--digest-file", ctx.file.image_digest)
     args.add("--output", output)
     for src in ctx.files.srcs:
         args.add("--src", "{}={}".format(src.path, _relative(ctx, src)))
     ctx.actions.run(
         executable = ctx.executable._render,
         arguments = [args],
-        inputs = ctx.files.srcs + [image.digest],
+        inputs = ctx.files.srcs + [ctx.file.image_digest],
         tools = [ctx.executable.kustomize],
         outputs = [output],
         mnemonic = "KustomizeBuild",
@@ -47,10 +45,11 @@ renamed image cannot slip through unpinned. Output: `<name>.yaml`.
 """,
     implementation = _kustomize_build_impl,
     attrs = {
-        "image": attr.label(
-            doc = "The oci_image whose manifest digest pins the containers' image.",
+        "image_digest": attr.label(
+            doc = "The `<image>.digest` target of the oci_image whose manifest digest pins " +
+                  "the containers' image (rules_oci's `sha256:...` file).",
             mandatory = True,
-            providers = [OciImageInfo],
+            allow_single_file = True,
         ),
         "image_name": attr.string(
             doc = "The `image` value in the manifests to replace, e.g. `fastapi-oci`.",

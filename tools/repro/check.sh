@@ -15,7 +15,7 @@ for i in 1 2; do
     --noshow_progress "$target" >"$scratch.log" 2>&1 || { cat "$scratch.log"; exit 2; }
   out=$(./bazelw --output_base="$scratch/$i" cquery --output=files "$target" 2>/dev/null | head -1)
   cp -a "$scratch/$i/execroot/_main/$out" "$scratch/image-$i"
-  echo "build $i: $(cat "$scratch/$i/execroot/_main/$out.digest" 2>/dev/null || echo '?') in $((SECONDS - start)) s"
+  echo "build $i: $(cat "$scratch/$i/execroot/_main/$out.json.sha256" 2>/dev/null || echo '?') in $((SECONDS - start)) s"
 done
 # Bazel's own progress goes to the log; the comparison's verdict to the terminal.
 ./bazelw run //tools/repro:compare -- "$scratch/image-1" "$scratch/image-2" 2>"$scratch.log" \

@@ -1,0 +1,470 @@
+"""Build the distroless Python base layer: one deterministic tar from the locked Debian .debs.
+
+What dpkg and the maintainer scripts would do is done here without running any of them (the
+image has no shell to run them with): unpack each package's data.tar over the others, leave out
+what policy.py lists, make the files that maintainer scripts would make (the CA bundle,
+/etc/localtime), add distroless' accounts and per-package dpkg status files, and check the result
+(no shell, no dangling links, every ELF's libraries present) before writing it.
+
+    rootfs.py --lock packages.lock.json --out base.tar DEB...
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import io
+import json
+import posixpath
+import py_compile
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kit_lib.tarball import DIR, FILE, HARDLINK, SYMLINK, Entry, LayerError, gzip_file, write_tar
+
+from distroless.private import elf, policy, users
+from distroless.private.control import ControlError, parse_paragraphs
+from distroless.private.debfile import Deb, DebError, read_deb
+
+Tree = dict[str, Entry]
+
+LIB_DIRS = ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib64", "usr/lib64", "usr/lib")
+MERGED_USR = {"bin": "usr/bin", "lib": "usr/lib", "lib64": "usr/lib64", "sbin": "usr/sbin"}
+ALLOWED_BIN = {"usr/bin/python3.13", "usr/bin/python3"}
+STATUS_DIR = "var/lib/dpkg/status.d"
+CA_SOURCE = "usr/share/ca-certificates"
+CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt"
+NONROOT_HOME = "home/nonroot"
+
+
+class BuildError(RuntimeError):
+    """The layer cannot be built; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Package:
+    """A locked package and its unpacked .deb."""
+
+    name: str
+    version: str
+    arch: str
+    deb: Deb
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+
+def read_lock(path: Path) -> list[dict[str, str]]:
+    """Read packages.lock.json and check that every entry has the fields the build needs."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise BuildError(f"{path}: cannot read lock ({e})") from None
+    if not isinstance(entries, list) or not entries:
+        raise BuildError(f"{path}: lock must be a non-empty JSON list")
+    for i, entry in enumerate(entries):
+        for key in ("name", "version", "arch", "sha256", "filename"):
+            if not isinstance(entry, dict) or not isinstance(entry.get(key), str):
+                raise BuildError(f"{path}: entry {i} has no string field {key!r}")
+    return entries
+
+
+def load_packages(lock: list[dict[str, str]], debs: Iterable[Path]) -> list[Package]:
+    """Match each .deb to its lock entry by file name, check its sha256 and control fields."""
+    by_file = {posixpath.basename(e["filename"]): e for e in lock}
+    found: dict[str, Package] = {}
+    for path in debs:
+        entry = by_file.get(path.name)
+        if entry is None:
+            raise BuildError(f"{path.name}: .deb not in the lock")
+        blob = path.read_bytes()
+        digest = hashlib.sha256(blob).hexdigest()
+        if digest != entry["sha256"]:
+            raise BuildError(
+                f"{path.name}: sha256 {digest} does not match the lock's {entry['sha256']}"
+            )
+        try:
+            deb = read_deb(blob, path.name)
+        except DebError as e:
+            raise BuildError(str(e)) from None
+        try:
+            fields = next(parse_paragraphs(deb.control["control"].decode("utf-8", "replace")))
+        except (ControlError, StopIteration):
+            raise BuildError(f"{path.name}: unreadable control file") from None
+        for key, want in (
+            ("Package", entry["name"]),
+            ("Version", entry["version"]),
+            ("Architecture", entry["arch"]),
+        ):
+            if fields.get(key) != want:
+                raise BuildError(
+                    f"{path.name}: control {key} is {fields.get(key)!r}, lock {want!r}"
+                )
+        found[entry["name"]] = Package(entry["name"], entry["version"], entry["arch"], deb)
+    missing = [e["name"] for e in lock if e["name"] not in found]
+    if missing:
+        raise BuildError(f"no .deb given for locked package(s): {', '.join(missing)}")
+    return [found[e["name"]] for e in lock]
+
+
+# --- the tree -----------------------------------------------------------------------------------
+
+
+def _name(member: str) -> str | None:
+    parts = [p for p in member.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise BuildError(f"unsafe path {member!r} in a data.tar")
+    return "/".join(parts) or None
+
+
+def merge(tree: Tree, owners: dict[str, str], package: str, data_tar: bytes) -> None:
+    """Unpack one package's data.tar into `tree`, refusing files two packages both ship."""
+    with tarfile.open(fileobj=io.BytesIO(data_tar), mode="r:") as tar:
+        for info in tar:
+            name = _name(info.name)
+            if name is None:
+                continue
+            # dpkg follows symlinked directories (/bin -> usr/bin): so does the merge.
+            parent = posixpath.dirname(name)
+            real_parent = resolve(tree, parent) if parent else None
+            if real_parent is not None and real_parent != parent:
+                name = f"{real_parent}/{posixpath.basename(name)}"
+            if info.isdir():
+                entry = Entry(name, DIR, info.mode)
+            elif info.issym():
+                entry = Entry(name, SYMLINK, 0o777, target=info.linkname)
+            elif info.islnk():
+                target = _name(info.linkname)
+                if target is None:
+                    raise BuildError(f"{package}: hard link /{name} has no target")
+                entry = Entry(name, HARDLINK, info.mode, target=target)
+            elif info.isreg():
+                extracted = tar.extractfile(info)
+                assert extracted is not None
+                entry = Entry(name, FILE, info.mode, data=extracted.read())
+            else:
+                raise BuildError(f"{package}: /{name} is a device or fifo, not allowed in a layer")
+            old = tree.get(name)
+            if old is not None:
+                if old.kind == DIR and entry.kind == DIR:
+                    continue
+                if (old.kind, old.data, old.target) != (entry.kind, entry.data, entry.target):
+                    raise BuildError(f"/{name} is shipped by both {owners[name]} and {package}")
+                continue
+            tree[name] = entry
+            owners[name] = package
+
+
+def resolve(tree: Tree, path: str) -> str | None:
+    """Follow symlinks inside the image and return the real path of `path`, or None if missing."""
+    parts = [p for p in path.split("/") if p]
+    done: list[str] = []
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part == ".":
+            continue
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        current = "/".join([*done, part])
+        entry = tree.get(current)
+        if entry is None:
+            return None
+        if entry.kind == SYMLINK:
+            hops += 1
+            if hops > 40:
+                return None
+            target = entry.target or ""
+            if target.startswith("/"):
+                done = []
+            parts = [p for p in target.split("/") if p] + parts
+            continue
+        if entry.kind == HARDLINK:
+            current = entry.target or ""
+        done = current.split("/")
+    return "/".join(done)
+
+
+def apply_policy(tree: Tree) -> dict[str, Entry]:
+    """Remove what policy.py drops, and directories the removals left empty; return the removed."""
+    removed = {name: tree.pop(name) for name in sorted(tree) if policy.reason_to_drop(name)}
+    emptied = {posixpath.dirname(n) for n in removed}
+    children: dict[str, int] = {}
+    for name in tree:
+        parent = posixpath.dirname(name)
+        children[parent] = children.get(parent, 0) + 1
+    for name in sorted(emptied, key=lambda n: -n.count("/")):
+        entry = tree.get(name)
+        if name and entry is not None and entry.kind == DIR and not children.get(name):
+            removed[name] = tree.pop(name)
+            parent = posixpath.dirname(name)
+            children[parent] = children.get(parent, 0) - 1
+            emptied.add(parent)
+    return removed
+
+
+def ensure_parents(tree: Tree) -> None:
+    """Add missing parent directories (root-owned, 0755), so path lookups see them."""
+    for name in sorted(tree):
+        parts = name.split("/")
+        for i in range(1, len(parts)):
+            parent = "/".join(parts[:i])
+            if parent not in tree:
+                tree[parent] = Entry(parent, DIR, 0o755)
+
+
+def fix_links(tree: Tree, removed: dict[str, Entry]) -> None:
+    """Drop symlinks into removed files; turn hard links to removed files into plain files."""
+    for name in sorted(tree):
+        entry = tree[name]
+        if entry.kind == HARDLINK and entry.target not in tree:
+            source = removed.get(entry.target or "")
+            if source is None or source.kind != FILE:
+                raise BuildError(f"/{name}: hard link to missing /{entry.target}")
+            tree[name] = dataclasses.replace(entry, kind=FILE, data=source.data, target=None)
+        elif entry.kind == SYMLINK and resolve(tree, name) is None:
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(name), entry.target or ""))
+            if target.lstrip("/") in removed:
+                del tree[name]
+
+
+# --- what maintainer scripts would make ---------------------------------------------------------
+
+
+def ca_bundle(tree: Tree) -> bytes:
+    """Concatenate ca-certificates' PEM files sorted by path, as update-ca-certificates does."""
+    prefix = CA_SOURCE + "/"
+    certs = sorted(n for n, e in tree.items() if n.startswith(prefix) and n.endswith(".crt"))
+    if not certs:
+        raise BuildError(f"no certificates under /{CA_SOURCE}: is ca-certificates locked?")
+    out = bytearray()
+    for name in certs:
+        data = tree[name].data or b""
+        if b"-----BEGIN CERTIFICATE-----" not in data:
+            raise BuildError(f"/{name} is not a PEM certificate")
+        out += data if data.endswith(b"\n") else data + b"\n"
+    return bytes(out)
+
+
+def status_files(packages: list[Package], tree: Tree) -> list[Entry]:
+    """Per-package dpkg status files, as distroless has them, for image scanners."""
+    out = []
+    for pkg in packages:
+        control = pkg.deb.control["control"].decode("utf-8").rstrip("\n") + "\n"
+        out.append(Entry(f"{STATUS_DIR}/{pkg.name}", FILE, 0o644, data=control.encode()))
+        md5 = pkg.deb.control.get("md5sums")
+        if md5 is not None:
+            kept = [
+                line
+                for line in md5.decode("utf-8", "replace").splitlines()
+                if line[34:] in tree and tree[line[34:]].kind == FILE
+            ]
+            data = "".join(f"{line}\n" for line in kept).encode()
+            out.append(Entry(f"{STATUS_DIR}/{pkg.name}.md5sums", FILE, 0o644, data=data))
+    return out
+
+
+def add(tree: Tree, entry: Entry, replace: bool = False) -> None:
+    """Add a generated entry; a clash with a packaged file is an error unless `replace`."""
+    name = entry.path
+    if name in tree and not replace:
+        raise BuildError(f"/{name} is generated by the build but also shipped by a package")
+    tree[name] = entry
+
+
+def add_generated(tree: Tree, packages: list[Package], bundle: bytes) -> None:
+    """Add accounts, the CA bundle, links and directories that the image needs."""
+    for link, target in MERGED_USR.items():
+        existing = tree.get(link)
+        if existing is None:
+            add(tree, Entry(link, SYMLINK, 0o777, target=target))
+        elif existing.kind != SYMLINK or existing.target != target:
+            raise BuildError(f"/{link} must be a symlink to {target} (merged /usr)")
+    add(tree, Entry("usr/bin/python3", SYMLINK, 0o777, target="python3.13"))
+    add(tree, Entry("etc/passwd", FILE, 0o644, data=users.passwd().encode()))
+    add(tree, Entry("etc/group", FILE, 0o644, data=users.group().encode()))
+    add(tree, Entry("etc/nsswitch.conf", FILE, 0o644, data=users.NSSWITCH.encode()))
+    add(tree, Entry(CA_BUNDLE, FILE, 0o644, data=bundle))
+    # OpenSSL's default paths (OPENSSLDIR=/usr/lib/ssl); Debian's `openssl` package, which is
+    # excluded, ships these links.
+    add(tree, Entry("usr/lib/ssl/cert.pem", SYMLINK, 0o777, target="/" + CA_BUNDLE))
+    add(tree, Entry("usr/lib/ssl/certs", SYMLINK, 0o777, target="/etc/ssl/certs"))
+    # tzdata's maintainer script points /etc/localtime at UTC unless told otherwise.
+    add(tree, Entry("etc/localtime", SYMLINK, 0o777, target="/usr/share/zoneinfo/Etc/UTC"))
+    add(tree, Entry("etc/timezone", FILE, 0o644, data=b"Etc/UTC\n"))
+    add(tree, Entry("tmp", DIR, 0o1777), replace=True)
+    add(tree, Entry("root", DIR, 0o700), replace=True)
+    add(tree, Entry("home", DIR, 0o755), replace=True)
+    add(
+        tree,
+        Entry(NONROOT_HOME, DIR, 0o700, uid=users.NONROOT_UID, gid=users.NONROOT_UID),
+        replace=True,
+    )
+    for entry in status_files(packages, tree):
+        add(tree, entry)
+
+
+def normalize_modes(tree: Tree) -> None:
+    """Root owns everything but /home/nonroot; no setuid/setgid, sticky or group/world write."""
+    for name, entry in tree.items():
+        if name in ("tmp", NONROOT_HOME):
+            continue
+        mode = 0o777 if entry.kind == SYMLINK else entry.mode & 0o755
+        tree[name] = dataclasses.replace(entry, mode=mode, uid=0, gid=0)
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+
+def problems(tree: Tree) -> list[str]:
+    """Return every reason the tree is not a sound distroless base (empty when it is)."""
+    out = []
+    for shell in ("bin/sh", "bin/bash", "bin/dash", "usr/bin/env"):
+        if resolve(tree, shell) is not None:
+            out.append(f"/{shell} exists")
+    for name in sorted(tree):
+        entry = tree[name]
+        if name.startswith(("usr/bin/", "usr/sbin/")) and name not in ALLOWED_BIN:
+            out.append(f"/{name} is a program other than the interpreter")
+        if entry.kind == SYMLINK and resolve(tree, name) is None:
+            out.append(f"/{name} is a dangling symlink to {entry.target}")
+        if entry.kind == FILE and entry.data and elf.is_elf(entry.data):
+            out += _elf_problems(tree, name, entry.data)
+        if name not in ("tmp",) and entry.kind != SYMLINK and entry.mode & 0o7022:
+            out.append(f"/{name} has mode {entry.mode:04o}")
+    for must in ("etc/os-release", CA_BUNDLE, "usr/bin/python3", "etc/passwd"):
+        real = resolve(tree, must)
+        if real is None or tree[real].kind != FILE:
+            out.append(f"/{must} is missing")
+    return out
+
+
+def _elf_problems(tree: Tree, name: str, data: bytes) -> list[str]:
+    try:
+        info = elf.dynamic(data)
+    except elf.ElfError as e:
+        return [f"/{name}: {e}"]
+    out = []
+    if info.interpreter and resolve(tree, info.interpreter) is None:
+        out.append(f"/{name} needs interpreter {info.interpreter}, which is missing")
+    origin = posixpath.dirname(name)
+    dirs = [p.replace("$ORIGIN", "/" + origin) for p in info.runpath] + list(LIB_DIRS)
+    for lib in info.needed:
+        if not any(resolve(tree, f"{d}/{lib}") for d in dirs):
+            out.append(f"/{name} needs {lib}, which is not in the layer")
+    return out
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def build(lock_path: Path, debs: list[Path], precompile_list: Path | None = None) -> Tree:
+    """Return the finished, checked tree of the base layer."""
+    packages = load_packages(read_lock(lock_path), debs)
+    tree: Tree = {}
+    owners: dict[str, str] = {}
+    for pkg in packages:
+        try:
+            merge(tree, owners, pkg.name, pkg.deb.data_tar)
+        except tarfile.TarError as e:
+            raise BuildError(f"{pkg.name}: data.tar: {e}") from None
+    bundle = ca_bundle(tree)
+    removed = apply_policy(tree)
+    add_generated(tree, packages, bundle)
+    if precompile_list is not None:
+        precompile(tree, precompile_list)
+    ensure_parents(tree)
+    fix_links(tree, removed)
+    normalize_modes(tree)
+    found = problems(tree)
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        for line in found:
+            print(f"rootfs: {line}", file=sys.stderr)
+        raise BuildError(f"{found[0]}{more}")
+    return tree
+
+
+def precompile(tree: Tree, listing: Path) -> None:
+    """Add unchecked-hash .pyc files for the listed stdlib modules (see base/precompile.txt).
+
+    The debs ship no bytecode and a read-only root cannot cache it, so without this every start
+    recompiles what it imports. The build's Python has the same bytecode format (same 3.X).
+    """
+    names = [
+        line.strip()
+        for line in listing.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    tag = sys.implementation.cache_tag
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, name in enumerate(names):
+            real = resolve(tree, name)  # e.g. sitecustomize.py links to /etc/python3.13/
+            entry = tree.get(real) if real else None
+            if entry is None or entry.kind != FILE or entry.data is None:
+                raise BuildError(f"precompile: {name} is not a file in the layer")
+            src, pyc = Path(tmp) / f"{i}.py", Path(tmp) / f"{i}.pyc"
+            src.write_bytes(entry.data)
+            py_compile.compile(
+                str(src),
+                cfile=str(pyc),
+                dfile="/" + name,
+                doraise=True,
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            )
+            stem = Path(name)
+            target = str(stem.parent / "__pycache__" / f"{stem.stem}.{tag}.pyc")
+            add(tree, Entry(target, FILE, 0o644, data=pyc.read_bytes()))
+
+
+def sizes(tree: Tree, depth: int = 3) -> list[tuple[int, str]]:
+    """Return (bytes, directory) for directories `depth` levels deep, biggest first."""
+    total: dict[str, int] = {}
+    for name, entry in tree.items():
+        if entry.kind == FILE and entry.data:
+            key = "/" + "/".join(name.split("/")[:depth])
+            total[key] = total.get(key, 0) + len(entry.data)
+    return sorted(((v, k) for k, v in total.items()), reverse=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the layer tar from the lock and the .debs."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lock", type=Path, required=True, help="packages.lock.json")
+    parser.add_argument("--out", type=Path, required=True, help="layer tar to write")
+    parser.add_argument("--sizes", action="store_true", help="print the biggest directories")
+    parser.add_argument("--precompile", type=Path, help="stdlib files to ship byte-compiled")
+    parser.add_argument(
+        "--gzip", action="store_true", help="write a gzipped tar (rules_oci keeps it)"
+    )
+    parser.add_argument("debs", type=Path, nargs="+", help="the locked .deb files")
+    args = parser.parse_args(argv)
+    try:
+        tree = build(args.lock, args.debs, args.precompile)
+        if args.gzip:
+            plain = args.out.with_name(args.out.name + ".plain")
+            try:
+                write_tar(tree.values(), plain)
+                gzip_file(plain, args.out)
+            finally:
+                plain.unlink(missing_ok=True)
+        else:
+            write_tar(tree.values(), args.out)
+    except (BuildError, LayerError, OSError) as e:
+        print(f"rootfs: {e}", file=sys.stderr)
+        return 1
+    if args.sizes:
+        for size, name in sizes(tree)[:25]:
+            print(f"{size / 1e6:8.2f} MB  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

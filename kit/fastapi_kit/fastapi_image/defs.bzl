@@ -1,0 +1,328 @@
+"""fastapi_image: one macro from a FastAPI app's py_library to a tested, pushable OCI image.
+
+Example (see examples/hello, or write a new service with `./bazelw run //tools/new_service`):
+
+    load("@fastapi_kit//fastapi_image:defs.bzl", "fastapi_image", "http_healthcheck")
+
+    fastapi_image(
+        name = "image",
+        app = ":app",                       # py_library with <module>/__main__.py
+        module = "examples.hello",          # run as `python -m examples.hello`
+        repository = "localhost:5000/hello",
+        healthcheck = http_healthcheck(),
+    )
+
+Targets, where STEM is "" for `name = "image"`, "hello_" for "hello_image", else "<name>_":
+
+    <name>                    oci_image (layout directory), and <name>.digest
+    STEMvenv_layer            py_venv_layer: the app's third-party wheels as /opt/venv
+    STEMapp_layer             py_app_layer: the app's own files under /app
+    STEMload                  oci_load: `bazel run` loads into docker/podman; tarball output group
+    STEMpush                  oci_push: `bazel run :STEMpush -- -r HOST/NAME -t TAG`
+    STEMrun                   `bazel run`: the image under runc on the host network
+    <name>_info               `bazel run`: digest and per-layer sizes
+    <name>_structure_config   the built-in container-structure-test config (<name>_structure_config.yaml)
+    <name>_structure_test     container-structure-test (tar driver, no daemon)
+    <name>_runtime_test       starts the image under runc, waits for `health_path`, SIGTERM -> 0
+
+So `name = "image"` gives :image, :load, :push, :run, :image_info, :venv_layer, :app_layer.
+
+The image: the base layer, the venv layer, the app layer (least-changing first, so an app change
+moves only the last layer); entrypoint `/opt/venv/bin/python -m <module>` in exec form (the
+server is PID 1 and gets SIGTERM itself); user 65532:65532; workdir /app; the port exposed;
+PATH, PYTHONUNBUFFERED, PYTHONDONTWRITEBYTECODE, LANG, SSL_CERT_FILE, HOST=0.0.0.0 and PORT set.
+The app must serve on $HOST:$PORT and exit 0 on SIGTERM.
+"""
+
+load("@container_structure_test//:defs.bzl", "container_structure_test")
+load("@kit_pypi//:requirements.bzl", "requirement")
+load("@rules_oci//oci:defs.bzl", "oci_image", "oci_load", "oci_push")
+load("@rules_python//python:defs.bzl", "py_binary", "py_test")
+load("//fastapi_image/private:structure_config.bzl", "fastapi_structure_config")
+load("//image_extras:defs.bzl", "healthcheck_base", "stamped_file")
+load("//pyimage:defs.bzl", "py_app_layer", "py_venv_layer")
+
+# Fixed by design: the distroless base's "nonroot" user, the venv and the app prefix the
+# //pyimage layers use.
+USER = "65532:65532"
+WORKDIR = "/app"
+PYTHON = "/opt/venv/bin/python"
+
+# Docker/podman healthcheck timings used when `healthcheck` is a command list.
+HEALTHCHECK_TIMINGS = {
+    "interval": "30s",
+    "retries": 3,
+    "start_period": "5s",
+    "timeout": "3s",
+}
+
+_RUNTIME_TEST = Label("//fastapi_image/private:runtime_test.py")
+
+def http_healthcheck(path = "/health", timeout = 3):
+    """A healthcheck command for apps without one: GET 127.0.0.1:$PORT<path>, exit 0 on 2xx.
+
+    The image has no shell and no curl, so the check is a Python one-liner run with the venv's
+    interpreter; urllib raises (exit 1) on a refused connection, a timeout or a non-2xx/3xx status.
+
+    Args:
+      path: The path to probe, starting with "/".
+      timeout: Seconds before the request counts as failed.
+
+    Returns:
+      An exec-form command list for `fastapi_image(healthcheck = ...)`.
+    """
+    if not path.startswith("/") or "'" in path or "\\" in path:
+        fail("http_healthcheck: path must start with \"/\" and hold no ' or \\, got %r" % path)
+    code = (
+        "import os, urllib.request; " +
+        "urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + " +
+        "'%s', timeout=%d)" % (path, timeout)
+    )
+    return [PYTHON, "-c", code]
+
+def _stem(name):
+    """Prefix of the companion targets: "" for "image", "hello_" for "hello_image"."""
+    if name == "image":
+        return ""
+    if name.endswith("_image"):
+        return name[:-len("image")]
+    return name + "_"
+
+def _check_module(module):
+    for part in module.split("."):
+        if not part or part[0].isdigit() or not part.replace("_", "a").isalnum():
+            fail("fastapi_image: module must be a dotted Python name like \"app\" or " +
+                 "\"services.hello\", got %r" % module)
+
+def _healthcheck(healthcheck):
+    if healthcheck == None:
+        return None
+    if type(healthcheck) == "list":
+        return dict(HEALTHCHECK_TIMINGS, test = healthcheck)
+    if type(healthcheck) == "dict":
+        return healthcheck
+    fail("fastapi_image: healthcheck must be None, a command list or a dict, got %r" % (
+        healthcheck,
+    ))
+
+def fastapi_image(
+        name,
+        app,
+        module,
+        repository,
+        port = 8000,
+        base = Label("//distroless:base_layer"),
+        build_info = None,
+        env = {},
+        labels = {},
+        healthcheck = None,
+        health_path = "/health",
+        repo_tags = None,
+        remote_tags = ["latest"],
+        structure_test = True,
+        structure_test_configs = [],
+        runtime_test = True,
+        runtime_test_env = {},
+        visibility = None,
+        testonly = None,
+        tags = None):
+    """An OCI image of a FastAPI app, with load, push, run, info and tests (see the file doc).
+
+    Args:
+      name: The image target; the companion targets are named after it (see the file doc).
+      app: The app's py_library. Its third-party deps go to the venv layer, its own files
+        (workspace-relative paths) under /app.
+      module: The module the image runs with `python -m`, e.g. "app" or "examples.hello". The
+        app must contain `<module path>/__main__.py` or `<module path>.py` (checked when
+        analysing the structure test).
+      repository: HOST[:PORT]/NAME that STEMpush pushes to (replaceable with `-r` at run time).
+        NAME's last component also gives the default repo tag and title label.
+      port: TCP port the app listens on: set as PORT, exposed, and the one `docker run -p`
+        maps. The runtime test overrides PORT with a free port.
+      base: The base layer: a tar with Python at /usr/bin/python3.13 and the nonroot user.
+      build_info: Optional label of a `build_info` target (//pyimage:defs.bzl) to add to the app
+        layer, e.g. "//app:build_info": stamped version data the app reads at run time.
+      env: Extra environment variables, applied after the defaults (and able to replace them,
+        except PORT: use `port`). Values may use `$VAR` as in oci_image.
+      labels: OCI metadata, written both as config labels (docker inspect) and as manifest
+        annotations (registries), over defaults for title (NAME), version
+        ("{STABLE_VERSION:-0.0.0}"), revision ("{STABLE_GIT_REVISION:-unknown}") and created
+        (the epoch). Values may hold stamp placeholders `{KEY}` / `{KEY:-default}`.
+      healthcheck: Docker/podman HEALTHCHECK. None (default): none. A list: the exec-form
+        command, with HEALTHCHECK_TIMINGS (e.g. `http_healthcheck()` or
+        `[PYTHON, "-m", "app.healthcheck"]`). A dict: the full spec, as oci_image takes it.
+        Kubernetes ignores it and uses the pod's probes.
+      health_path: The path the runtime test waits on for a 200 before it sends SIGTERM.
+      repo_tags: Tags of the STEMload tarball; default ["NAME:latest"].
+      remote_tags: Tags STEMpush points at the pushed digest (stamp placeholders allowed).
+      structure_test: Whether to add <name>_structure_test.
+      structure_test_configs: Extra container-structure-test YAML/JSON configs for the app's
+        own files and metadata, run after the built-in one.
+      runtime_test: Whether to add <name>_runtime_test (needs runc and root: tagged no-sandbox).
+      runtime_test_env: Extra environment for the container in the runtime test (e.g. settings
+        the app needs to start).
+      visibility: Visibility of every target.
+      testonly: Passed to every target.
+      tags: Passed to every target.
+    """
+    _check_module(module)
+    if type(port) != "int" or port < 1 or port > 65535:
+        fail("fastapi_image: port must be an int in 1..65535, got %r" % (port,))
+    if "PORT" in env:
+        fail("fastapi_image: set the port with `port = %s`, not env PORT" % env["PORT"])
+    if not health_path.startswith("/"):
+        fail("fastapi_image: health_path must start with \"/\", got %r" % health_path)
+    if "@" in repository or not repository.strip("/"):
+        fail("fastapi_image: repository must be HOST[:PORT]/NAME without tag or digest, got %r" %
+             repository)
+    image_name = repository.rstrip("/").split("/")[-1]
+    stem = _stem(name)
+    common = {"tags": tags, "testonly": testonly, "visibility": visibility}
+    image = ":" + name
+    entrypoint = [PYTHON, "-m", module]
+
+    image_env = {
+        "PATH": "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LANG": "C.UTF-8",
+        "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
+        "HOST": "0.0.0.0",
+        "PORT": str(port),
+    }
+    image_env.update(env)
+    metadata = {
+        "org.opencontainers.image.title": image_name,
+        "org.opencontainers.image.version": "{STABLE_VERSION:-0.0.0}",
+        "org.opencontainers.image.revision": "{STABLE_GIT_REVISION:-unknown}",
+        "org.opencontainers.image.created": "1970-01-01T00:00:00Z",
+    }
+    metadata.update(labels)
+
+    py_venv_layer(
+        name = stem + "venv_layer",
+        deps = [app],
+        **common
+    )
+    py_app_layer(
+        name = stem + "app_layer",
+        deps = [app] + ([build_info] if build_info else []),
+        **common
+    )
+
+    # rules_oci's API has no inline stamping: the values go through a stamped file.
+    stamped_file(
+        name = name + "_metadata",
+        pairs = metadata,
+        **common
+    )
+    platform = {"architecture": "amd64", "os": "linux"}
+    health = _healthcheck(healthcheck)
+    if health:
+        # rules_oci has no healthcheck either: the image inherits it from a layer-less base.
+        healthcheck_base(
+            name = name + "_healthcheck_base",
+            healthcheck = json.encode(health),
+            **dict(common, **platform)
+        )
+        platform = {"base": ":" + name + "_healthcheck_base"}
+    oci_image(
+        name = name,
+        annotations = ":" + name + "_metadata",
+        entrypoint = entrypoint,
+        env = image_env,
+        exposed_ports = ["%d/tcp" % port],
+        labels = ":" + name + "_metadata",
+        # Least-changing first: an app change moves only the last layer.
+        tars = [
+            base,
+            ":" + stem + "venv_layer",
+            ":" + stem + "app_layer",
+        ],
+        user = USER,
+        workdir = WORKDIR,
+        **dict(common, **platform)
+    )
+    oci_load(
+        name = stem + "load",
+        image = image,
+        repo_tags = repo_tags if repo_tags != None else [image_name + ":latest"],
+        **common
+    )
+    stamped_file(
+        name = stem + "push_tags",
+        lines = remote_tags,
+        **common
+    )
+    oci_push(
+        name = stem + "push",
+        image = image,
+        remote_tags = ":" + stem + "push_tags",
+        repository = repository,
+        **common
+    )
+    py_binary(
+        name = stem + "run",
+        srcs = [Label("//runtime:run.py")],
+        args = ["$(rootpath %s)" % image],
+        data = [image],
+        main = Label("//runtime:run.py"),
+        deps = [Label("//runtime")],
+        **common
+    )
+    py_binary(
+        name = name + "_info",
+        srcs = [Label("//image_extras/private:describe.py")],
+        args = ["$(rootpath %s)" % image],
+        data = [image],
+        main = Label("//image_extras/private:describe.py"),
+        deps = [Label("@kit_lib")],
+        **common
+    )
+    fastapi_structure_config(
+        name = name + "_structure_config",
+        app = app,
+        entrypoint = entrypoint,
+        env = image_env,
+        labels = metadata,
+        module = module,
+        port = port,
+        user = USER,
+        workdir = WORKDIR,
+        **common
+    )
+    if structure_test:
+        container_structure_test(
+            name = name + "_structure_test",
+            size = "small",
+            configs = [":" + name + "_structure_config"] + structure_test_configs,
+            driver = "tar",
+            # The load target's tarball: no second docker-save tarball is written.
+            image = ":" + stem + "load",
+            tags = tags,
+            visibility = visibility,
+        )
+    if runtime_test:
+        py_test(
+            name = name + "_runtime_test",
+            size = "medium",
+            srcs = [_RUNTIME_TEST],
+            data = [image],
+            env = {
+                "CONTAINER_ENV": json.encode(runtime_test_env).replace("$", "$$"),
+                "HEALTH_PATH": health_path,
+                "IMAGE": "$(rlocationpath %s)" % image,
+            },
+            # No generated __init__.py: an empty `fastapi` package in the runfiles would shadow
+            # the real one for anything imported there.
+            legacy_create_init = False,
+            main = _RUNTIME_TEST,
+            # runc needs real root: no sandbox, never remotely.
+            tags = ["no-remote", "no-sandbox"] + (tags or []),
+            visibility = visibility,
+            deps = [
+                Label("//runtime"),
+                Label("@kit_lib"),
+                requirement("pytest"),
+            ],
+        )

@@ -1,0 +1,95 @@
+"""The generic runtime test of a fastapi_image (`<name>_runtime_test`): the image really serves.
+
+The image runs under runc the way Kubernetes runs it (image user, read-only root, tmpfs /tmp, no
+capabilities); the test waits for HEALTH_PATH to answer 200, runs the image's healthcheck command
+if it has one, and checks that SIGTERM stops the server with exit code 0, which is what a rolling
+update relies on. App-specific behaviour belongs in the app's own tests.
+
+Environment (set by the macro): IMAGE (rlocationpath of the layout), HEALTH_PATH, CONTAINER_ENV
+(JSON object of extra container environment).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kit_lib import layout
+from runtime import bundle, container
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+
+
+def _image_dir() -> str:
+    return str(Path(os.environ["TEST_SRCDIR"]) / os.environ["IMAGE"])
+
+
+def _container_env() -> dict[str, str]:
+    env = json.loads(os.environ.get("CONTAINER_ENV") or "{}")
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise SystemExit("error: CONTAINER_ENV must be a JSON object of strings")
+    return env
+
+
+@pytest.fixture(scope="module")
+def image_config() -> dict:
+    return layout.read_image(_image_dir()).config["config"]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[container.Container, int]]:
+    port = container.free_port()
+    run = bundle.RunSpec(env={**_container_env(), "PORT": str(port)})
+    with container.Container(_image_dir(), run, name="fastapi-image") as c:
+        ready = c.wait_http(port, os.environ["HEALTH_PATH"], timeout=START_TIMEOUT)
+        print(f"start-to-healthy: {ready:.3f} s")
+        yield c, port
+
+
+def test_health_path_answers_200(server: tuple[container.Container, int]):
+    _, port = server
+    status, body = container.request(port, os.environ["HEALTH_PATH"])
+    assert status == 200, body
+
+
+def test_runs_as_the_image_user_without_capabilities(
+    server: tuple[container.Container, int], image_config: dict
+):
+    c, _ = server
+    uid, _, gid = image_config["User"].partition(":")
+    pids = c.pids()
+    assert pids, "runc ps found no process"
+    for pid in pids:
+        status = Path(f"/proc/{pid}/status").read_text()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        assert fields["Uid"].split()[:2] == [uid, uid]
+        assert fields["Gid"].split()[:2] == [gid or uid, gid or uid]
+        assert int(fields["CapEff"].strip(), 16) == 0
+
+
+def test_healthcheck_command_passes(server: tuple[container.Container, int], image_config: dict):
+    test = (image_config.get("Healthcheck") or {}).get("Test") or ["NONE"]
+    if test[0] == "NONE":
+        pytest.skip("the image has no healthcheck")
+    c, _ = server
+    assert test[0] == "CMD", test
+    result = c.exec(*test[1:])
+    assert result.returncode == 0, result.stderr
+
+
+def test_sigterm_stops_with_exit_code_0(server: tuple[container.Container, int]):
+    # Last: it ends the server the other tests share.
+    c, _ = server
+    c.signal(signal.SIGTERM)
+    code = c.wait(timeout=STOP_TIMEOUT)
+    assert code == 0, f"exit code {code} after SIGTERM: {c.output()[-2000:]}"
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q", "-s", "-p", "no:cacheprovider"]))

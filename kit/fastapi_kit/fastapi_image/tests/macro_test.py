@@ -1,0 +1,118 @@
+"""fastapi_image maps its arguments onto the image, the load tarball and the structure config.
+
+:custom_image sets every argument away from its default; :default_image (the same app through
+the same macro with defaults) is the reference for the layers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+from kit_lib import layout
+
+
+def _runfile(key: str) -> Path:
+    return Path(os.environ["TEST_SRCDIR"]) / os.environ[key]
+
+
+@pytest.fixture(scope="module")
+def custom() -> layout.Image:
+    return layout.read_image(_runfile("CUSTOM_IMAGE"))
+
+
+@pytest.fixture(scope="module")
+def reference() -> layout.Image:
+    return layout.read_image(_runfile("REFERENCE_IMAGE"))
+
+
+def _layer_names(image: layout.Image, index: int) -> set[str]:
+    blob = image.blob(image.layers[index]["digest"])
+    with gzip.open(blob) as raw, tarfile.open(fileobj=io.BytesIO(raw.read())) as tar:
+        return set(tar.getnames())
+
+
+def test_process(custom: layout.Image):
+    config = custom.config["config"]
+    assert config["Entrypoint"] == ["/opt/venv/bin/python", "-m", "kit_testapp"]
+    assert "Cmd" not in config or not config["Cmd"]
+    assert config["User"] == "65532:65532"
+    assert config["WorkingDir"] == "/app"
+    assert config["ExposedPorts"] == {"9000/tcp": {}}
+
+
+def test_env_defaults_then_extra_in_order(custom: layout.Image):
+    assert custom.config["config"]["Env"] == [
+        "PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin",
+        "PYTHONUNBUFFERED=1",
+        "PYTHONDONTWRITEBYTECODE=1",
+        "LANG=C.UTF-8",
+        "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+        "HOST=0.0.0.0",
+        "PORT=9000",
+        "GREETING=C.UTF-8-x",
+        "LOG_LEVEL=warning",
+    ]
+
+
+def test_healthcheck_dict_as_given(custom: layout.Image):
+    assert custom.config["config"]["Healthcheck"] == {
+        "Test": ["CMD", "/opt/venv/bin/python", "-m", "kit_testapp.healthcheck"],
+        "Interval": 10_000_000_000,
+        "Retries": 1,
+    }
+
+
+def test_labels_over_defaults_also_as_annotations(custom: layout.Image):
+    labels = custom.config["config"]["Labels"]
+    assert labels == {
+        "com.example.team": "platform",
+        "org.opencontainers.image.title": "custom",
+        "org.opencontainers.image.version": "9.9.9",
+        "org.opencontainers.image.revision": "unknown",
+        "org.opencontainers.image.created": "1970-01-01T00:00:00Z",
+    }
+    assert custom.manifest["annotations"] == labels
+
+
+def test_layers_base_venv_app(custom: layout.Image, reference: layout.Image):
+    assert len(custom.layers) == 3
+    # Same base and same app deps as the reference: all three layers are shared blobs, and the
+    # app from another module lands under /app by its own package name.
+    assert [layer["digest"] for layer in custom.layers] == [
+        layer["digest"] for layer in reference.layers
+    ]
+    names = _layer_names(custom, 2)
+    assert "app/kit_testapp/__main__.py" in names
+    assert not [n for n in names if "fastapi_kit" in n]
+
+
+def test_load_tarball_repo_tags():
+    with tarfile.open(_runfile("CUSTOM_TARBALL")) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+    assert [entry["RepoTags"] for entry in manifest] == [["custom:test"]]
+
+
+def test_structure_config_follows_the_arguments():
+    config = json.loads(_runfile("STRUCTURE_CONFIG").read_text())
+    metadata = config["metadataTest"]
+    assert metadata["exposedPorts"] == ["9000"]
+    assert metadata["entrypoint"] == ["/opt/venv/bin/python", "-m", "kit_testapp"]
+    env = {e["key"]: e for e in metadata["envVars"]}
+    assert env["PORT"] == {"key": "PORT", "value": "9000"}
+    # Values the build fills in ($VAR, {STAMP}) are only checked as set.
+    assert env["GREETING"]["isRegex"] is True
+    labels = {e["key"]: e for e in metadata["labels"]}
+    assert labels["com.example.team"] == {"key": "com.example.team", "value": "platform"}
+    assert labels["org.opencontainers.image.version"]["isRegex"] is True
+    paths = {t["path"] for t in config["fileExistenceTests"] if t["shouldExist"]}
+    assert "/app/kit_testapp/__main__.py" in paths
+
+
+if __name__ == "__main__":
+    raise SystemExit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

@@ -1,1 +1,0 @@
-"""Tools and Starlark internals behind //oci:defs.bzl."""

@@ -1,1 +1,0 @@
-"""Private implementation of container_structure_test; use //structure_test:defs.bzl."""
