@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from kit_lib.ports import free_port
 
 from app import build_info, server
 from app.config import Settings, load_settings
@@ -230,13 +231,6 @@ def _child_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def _get(url: str) -> tuple[int, dict[str, Any]]:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -262,7 +256,7 @@ def test_python_m_app_with_bad_port_exits_2() -> None:
 
 
 def test_real_server_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     db = tmp_path / "db" / "todos.db"
     log = tmp_path / "server.log"
     with log.open("wb") as log_file:
@@ -320,7 +314,7 @@ def test_real_server_fails_when_database_cannot_be_created(tmp_path: Path) -> No
     blocker.write_text("", encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "app"],
-        env=_child_env(PORT=str(_free_port()), DATABASE_PATH=str(blocker / "todos.db")),
+        env=_child_env(PORT=str(free_port()), DATABASE_PATH=str(blocker / "todos.db")),
         capture_output=True,
         text=True,
         timeout=60,
@@ -335,7 +329,7 @@ def test_real_server_fails_when_database_cannot_be_created(tmp_path: Path) -> No
 def test_unresolvable_host_fails_with_one_line_naming_host() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "app"],
-        env=_child_env(PORT=str(_free_port()), HOST="999.1.1.1"),
+        env=_child_env(PORT=str(free_port()), HOST="999.1.1.1"),
         capture_output=True,
         text=True,
         timeout=60,

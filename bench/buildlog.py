@@ -58,10 +58,6 @@ class Processes:
         cached = self.remote_hits + self.kinds.get(DISK_HIT, 0)
         return self.cacheable - cached
 
-    def hit_rate(self) -> float | None:
-        """Remote cache hits per cacheable process; None when nothing was cacheable."""
-        return self.remote_hits / self.cacheable if self.cacheable else None
-
 
 def parse_processes(log: str) -> Processes:
     """The last processes line of `log` (a build prints one; a failed one may print none)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -22,15 +21,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
-from kit_lib import layout
+from kit_lib import layout, refs
 
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-# distribution/reference: an optional registry host[:port], then lowercase path components.
-_HOST = (
-    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)"
-)
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_REPOSITORY = re.compile(rf"(?:{_HOST}(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*")
 _PINNED_DIR = "_pinned"
 _WORKLOAD_TEMPLATES: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
@@ -49,7 +41,7 @@ class RenderError(Exception):
 
 def check_repository(repository: str) -> str:
     """Return `repository` if it is a repository name without tag or digest."""
-    if "@" in repository or _REPOSITORY.fullmatch(repository) is None:
+    if "@" in repository or not refs.is_name(repository):
         raise RenderError(
             f"repository: expected a name like 'registry.example:5000/team/app' without tag or "
             f"digest, got {repository!r}"
@@ -60,7 +52,7 @@ def check_repository(repository: str) -> str:
 def read_digest(path: Path) -> str:
     """The 'sha256:<hex>' manifest digest written by oci_image."""
     digest = path.read_text(encoding="utf-8").strip()
-    if _DIGEST.fullmatch(digest) is None:
+    if refs.DIGEST.fullmatch(digest) is None:
         raise RenderError(f"{path}: expected 'sha256:<64 hex digits>', got {digest[:80]!r}")
     return digest
 

@@ -42,10 +42,7 @@ def pins(lock: Path) -> str:
 
 
 def header(src: str) -> str:
-    return (
-        f"# Locked with `./bazelw run //tools/lock:relock` from {src}.\n"
-        "# Do not edit by hand.\n"
-    )
+    return f"# Locked with `./bazelw run //tools/lock:relock` from {src}.\n# Do not edit by hand.\n"
 
 
 def compile_lock(uv: Path, root: Path, src: str, dst: str, extra: list[str]) -> bool:

@@ -38,6 +38,7 @@ load("@container_structure_test//:defs.bzl", "container_structure_test")
 load("@kit_pypi//:requirements.bzl", "requirement")
 load("@rules_oci//oci:defs.bzl", "oci_image", "oci_load", "oci_push")
 load("@rules_python//python:defs.bzl", "py_binary", "py_test")
+load("//fastapi_image/private:args.bzl", "fastapi_image_args")
 load("//fastapi_image/private:structure_config.bzl", "fastapi_structure_config")
 load("//image_extras:defs.bzl", "healthcheck_base", "stamped_file")
 load("//pyimage:defs.bzl", "py_app_layer", "py_venv_layer")
@@ -88,12 +89,6 @@ def _stem(name):
         return name[:-len("image")]
     return name + "_"
 
-def _check_module(module):
-    for part in module.split("."):
-        if not part or part[0].isdigit() or not part.replace("_", "a").isalnum():
-            fail("fastapi_image: module must be a dotted Python name like \"app\" or " +
-                 "\"services.hello\", got %r" % module)
-
 def _healthcheck(healthcheck):
     if healthcheck == None:
         return None
@@ -101,9 +96,7 @@ def _healthcheck(healthcheck):
         return dict(HEALTHCHECK_TIMINGS, test = healthcheck)
     if type(healthcheck) == "dict":
         return healthcheck
-    fail("fastapi_image: healthcheck must be None, a command list or a dict, got %r" % (
-        healthcheck,
-    ))
+    return None  # fastapi_image_args fails on it, at analysis time
 
 def fastapi_image(
         name,
@@ -165,21 +158,24 @@ def fastapi_image(
       testonly: Passed to every target.
       tags: Passed to every target.
     """
-    _check_module(module)
-    if type(port) != "int" or port < 1 or port > 65535:
-        fail("fastapi_image: port must be an int in 1..65535, got %r" % (port,))
-    if "PORT" in env:
-        fail("fastapi_image: set the port with `port = %s`, not env PORT" % env["PORT"])
-    if not health_path.startswith("/"):
-        fail("fastapi_image: health_path must start with \"/\", got %r" % health_path)
-    if "@" in repository or not repository.strip("/"):
-        fail("fastapi_image: repository must be HOST[:PORT]/NAME without tag or digest, got %r" %
-             repository)
     image_name = repository.rstrip("/").split("/")[-1]
     stem = _stem(name)
     common = {"tags": tags, "testonly": testonly, "visibility": visibility}
     image = ":" + name
     entrypoint = [PYTHON, "-m", module]
+
+    # Every argument is checked here, at analysis time: the image's entrypoint comes from it.
+    fastapi_image_args(
+        name = name + "_args",
+        env_keys = sorted(env.keys()),
+        health_path = health_path,
+        healthcheck_type = type(healthcheck),
+        module = module,
+        port = port,
+        python = PYTHON,
+        repository = repository,
+        **common
+    )
 
     image_env = {
         "PATH": "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin",
@@ -229,7 +225,7 @@ def fastapi_image(
     oci_image(
         name = name,
         annotations = ":" + name + "_metadata",
-        entrypoint = entrypoint,
+        entrypoint = ":" + name + "_args",
         env = image_env,
         exposed_ports = ["%d/tcp" % port],
         labels = ":" + name + "_metadata",

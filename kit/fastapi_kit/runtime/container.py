@@ -7,25 +7,22 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
 
+from kit_lib.ports import free_port
+
 from runtime import bundle
+
+# free_port is kit_lib's, re-exported for the runtime's callers.
+__all__ = ["Container", "ContainerError", "free_port", "in_own_root", "request", "runc_binary"]
 
 
 class ContainerError(RuntimeError):
     """The container could not be started or did not behave; one line says why."""
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def runc_binary() -> str:

@@ -8,36 +8,25 @@ sorted entries, fixed owners and times (see tarball.py), blobs under their OCI n
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from kit_lib import layout, tarball
+from kit_lib import layout, refs, tarball
 from kit_lib.layout import ImageError
-
-# The reference grammar of the distribution project, reduced to what a tag needs.
-_HOST_PART = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
-_DOMAIN = rf"(?:{_HOST_PART}(?:\.{_HOST_PART})*(?::[0-9]+)?)"
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_NAME = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 def normalize_tag(reference: str) -> str:
     """Return `reference` as NAME:TAG (":latest" if no tag), or raise on a malformed one."""
-    name, tag = reference, "latest"
-    slash = reference.rfind("/")
-    colon = reference.rfind(":")
-    if colon > slash:
-        name, tag = reference[:colon], reference[colon + 1 :]
+    name, given = refs.split_name_tag(reference)
+    tag = "latest" if given is None else given
     if "@" in reference:
         raise ImageError(f"repo tag {reference!r}: digests cannot be tags")
-    if not _NAME.match(name):
+    if not refs.is_name(name):
         raise ImageError(
             f"repo tag {reference!r}: {name!r} is not a valid repository name "
             "(lower case letters, digits, '.', '_', '-', '/')"
         )
-    if not _TAG.match(tag):
+    if not refs.is_tag(tag):
         raise ImageError(f"repo tag {reference!r}: {tag!r} is not a valid tag")
     return f"{name}:{tag}"
 
@@ -46,7 +35,7 @@ def build_tarball(image_dir: str, output: str, repo_tags: Sequence[str]) -> str:
     """Write the docker-save tarball of the layout at `image_dir`; return the image's digest.
 
     Blobs keep their OCI names (`blobs/sha256/<hex>`), as `docker save` itself does since
-    Docker 25; layers stay gzipped (every loader decompresses them), so no bytes are rewritten.
+    Docker 25; layers stay as they are in the layout, so no bytes are rewritten.
     """
     tags = [normalize_tag(tag) for tag in repo_tags]
     if len(set(tags)) != len(tags):

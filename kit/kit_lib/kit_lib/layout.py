@@ -90,7 +90,6 @@ class Image:
     root: Path
     manifest: dict[str, Any]
     manifest_digest: str
-    manifest_size: int
     config: dict[str, Any]
     config_digest: str
 
@@ -142,11 +141,9 @@ def verify_blob(root: Path, descriptor: dict[str, Any], what: str) -> None:
         raise ImageError(
             f"{what}: blob {digest} has size {size}, descriptor says {descriptor.get('size')}"
         )
-    h = hashlib.sha256()
     with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    if "sha256:" + h.hexdigest() != digest:
+        actual = "sha256:" + hashlib.file_digest(f, "sha256").hexdigest()
+    if actual != digest:
         raise ImageError(f"{what}: blob {digest} in {root} does not match its digest")
 
 
@@ -201,7 +198,6 @@ def read_image(root: str | os.PathLike[str], verify_layers: bool = True) -> Imag
         root=path,
         manifest=manifest,
         manifest_digest=descriptor["digest"],
-        manifest_size=len(raw_manifest),
         config=config,
         config_digest=config_descriptor["digest"],
     )

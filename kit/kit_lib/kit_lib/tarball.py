@@ -12,7 +12,6 @@ import hashlib
 import io
 import os
 import shutil
-import stat
 import tarfile
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -23,7 +22,6 @@ FILE = "file"
 DIR = "dir"
 SYMLINK = "symlink"
 HARDLINK = "hardlink"
-KINDS = (FILE, DIR, SYMLINK, HARDLINK)
 
 
 class LayerError(ValueError):
@@ -126,30 +124,6 @@ def write_tar(entries: Iterable[Entry], out: str | os.PathLike[str]) -> None:
         raise
 
 
-def entries_from_tree(root: str | os.PathLike[str], prefix: str) -> Iterator[Entry]:
-    """Yield root-owned entries for the tree at `root`, placed under `prefix` in the image.
-
-    Modes keep only the executable bit (0755 or 0644), so the host's umask does not leak in.
-    """
-    base = Path(root)
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames.sort()
-        for name in sorted(dirnames) + sorted(filenames):
-            path = Path(dirpath) / name
-            rel = path.relative_to(base).as_posix()
-            dest = f"{prefix.rstrip('/')}/{rel}"
-            st = path.lstat()
-            if stat.S_ISLNK(st.st_mode):
-                yield Entry(dest, SYMLINK, 0o777, target=os.readlink(path))
-            elif stat.S_ISDIR(st.st_mode):
-                yield Entry(dest, DIR, 0o755)
-            elif stat.S_ISREG(st.st_mode):
-                mode = 0o755 if st.st_mode & 0o111 else 0o644
-                yield Entry(dest, FILE, mode, source=str(path))
-            else:
-                raise LayerError(f"{path}: unsupported file type in tree")
-
-
 def gzip_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
     """Compress `src` to `dst` reproducibly (no file name, mtime 0), atomically."""
     dst_path = Path(dst)
@@ -167,9 +141,6 @@ def gzip_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Return the hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+    """Return the hex sha256 of a file (hashlib reads it in chunks, without loading it)."""
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import tarfile
 from pathlib import Path
@@ -75,22 +74,6 @@ def test_bad_entries(tmp_path: Path, entries: list[Entry], message: str) -> None
     assert list(tmp_path.iterdir()) == []
 
 
-def test_entries_from_tree(tmp_path: Path) -> None:
-    root = tmp_path / "tree"
-    (root / "pkg").mkdir(parents=True)
-    (root / "pkg" / "mod.py").write_text("x = 1\n")
-    (root / "pkg" / "mod.py").chmod(0o600)
-    (root / "run").write_text("#!/bin/sh\n")
-    (root / "run").chmod(0o700)
-    (root / "link").symlink_to("run")
-    got = {e.path: e for e in tarball.entries_from_tree(root, "/app/")}
-    assert set(got) == {"/app/pkg", "/app/pkg/mod.py", "/app/run", "/app/link"}
-    assert got["/app/pkg"].kind == DIR and got["/app/pkg"].mode == 0o755
-    assert got["/app/pkg/mod.py"].mode == 0o644  # the umask and owner bits do not leak in
-    assert got["/app/run"].mode == 0o755
-    assert got["/app/link"].kind == SYMLINK and got["/app/link"].target == "run"
-
-
 def test_gzip_is_reproducible(tmp_path: Path) -> None:
     src = tmp_path / "l.tar"
     tarball.write_tar([Entry("/a", data=b"a" * 10000)], src)
@@ -102,12 +85,6 @@ def test_gzip_is_reproducible(tmp_path: Path) -> None:
     assert one[4:8] == b"\0\0\0\0"  # header mtime
     assert not one[3] & 0x08  # no FNAME field
     assert gzip.decompress(one) == src.read_bytes()
-
-
-def test_sha256_file(tmp_path: Path) -> None:
-    path = tmp_path / "f"
-    path.write_bytes(b"x" * (3 << 20))
-    assert tarball.sha256_file(path) == hashlib.sha256(b"x" * (3 << 20)).hexdigest()
 
 
 def test_normalize() -> None:

@@ -48,15 +48,6 @@ def parse_paragraphs(text: str) -> Iterator[Paragraph]:
         yield para
 
 
-def format_paragraph(para: Paragraph) -> str:
-    """Write a paragraph back as deb822 text ending in one newline."""
-    lines = []
-    for key, value in para.items():
-        first, _, rest = value.partition("\n")
-        lines.append(f"{key}: {first}".rstrip() + ("\n" + rest if rest else ""))
-    return "\n".join(lines) + "\n"
-
-
 @dataclass(frozen=True)
 class Relation:
     """One alternative of a dependency: `name (op version)`."""

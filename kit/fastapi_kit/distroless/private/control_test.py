@@ -11,7 +11,6 @@ from distroless.private.control import (
     ControlError,
     Relation,
     compare_versions,
-    format_paragraph,
     parse_paragraphs,
     parse_relations,
     satisfies,
@@ -34,11 +33,6 @@ def test_paragraphs_and_continuations():
     paras = list(parse_paragraphs(TEXT))
     assert [p["Package"] for p in paras] == ["a", "b"]
     assert paras[0]["Description"] == "short\n long line one\n .\n long line two"
-
-
-def test_format_round_trips():
-    para = next(parse_paragraphs(TEXT))
-    assert next(parse_paragraphs(format_paragraph(para))) == para
 
 
 def test_bad_line_is_an_error():

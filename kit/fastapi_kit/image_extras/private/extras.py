@@ -18,9 +18,9 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Any, NoReturn
+from typing import Any
 
-from kit_lib import layout
+from kit_lib import cli, layout
 from kit_lib.layout import ImageError
 
 PROG = "image_extras"
@@ -147,16 +147,9 @@ def stamp(value: str, values: Mapping[str, str], fallback: str = STAMP_FALLBACK)
     return _STAMP_REF.sub(replace, value)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line; see `--help`."""
-    p = _Parser(prog=PROG, description=__doc__.splitlines()[0])
+    p = cli.Parser(prog=PROG, description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("stamp", help="expand {KEY:-default} in a file")
     s.add_argument("--input", required=True, help="file to expand")

@@ -9,12 +9,13 @@ sdist) is the one installed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from kit_lib import tarball
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==\s*([^\s;\\]+)")
@@ -117,15 +118,6 @@ def wheel_name_version(path: Path) -> tuple[str, str]:
     return normalize(parts[0]), parts[1]
 
 
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks (wheels can be tens of MB)."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def read_wheel(path: Path) -> Wheel:
     """Hash a wheel and read its `*.dist-info/METADATA`."""
     name, version = wheel_name_version(path)
@@ -137,4 +129,4 @@ def read_wheel(path: Path) -> Wheel:
             data = whl.read(metadata[0])
     except (OSError, zipfile.BadZipFile) as err:
         raise LockError(f"{path.name}: cannot read the wheel: {err}") from None
-    return Wheel(path, name, version, sha256_file(path), data)
+    return Wheel(path, name, version, tarball.sha256_file(path), data)

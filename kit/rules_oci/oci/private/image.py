@@ -19,9 +19,9 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from kit_lib import layout, tarball
+from kit_lib import cli, layout, tarball
 from kit_lib.layout import ImageError
 from kit_lib.summary import LayerInfo, Result, summary
 
@@ -30,16 +30,9 @@ from oci.private import imageconfig
 PROG = "oci_image"
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (the brief's error format), exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line; see `--help`. Config fields come as files, as rules_oci has them."""
-    p = _Parser(prog=PROG, description=__doc__.splitlines()[0])
+    p = cli.Parser(prog=PROG, description=__doc__.splitlines()[0])
     p.add_argument("--output", required=True, help="OCI layout directory to write")
     p.add_argument("--digest-file", help="file to write 'sha256:<manifest digest>\\n' to")
     p.add_argument("--base", help="any OCI image layout directory with one image")

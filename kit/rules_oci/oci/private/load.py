@@ -18,21 +18,13 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
-from kit_lib import imagetar, tarball
+from kit_lib import cli, imagetar, tarball
 from kit_lib.layout import ImageError
 
 PROG = "oci_load"
 ENGINES = ("docker", "podman")
 ENGINE_ENV = "OCI_LOAD_ENGINE"
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _docker_usable(docker: str) -> bool:
@@ -97,7 +89,7 @@ def load_tarball(tarball_path: str, engine: str | None, engine_args: Sequence[st
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line; see `--help`."""
-    p = _Parser(prog=PROG, description=__doc__.splitlines()[0])
+    p = cli.Parser(prog=PROG, description=__doc__.splitlines()[0])
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--output", help="build mode: docker-save tarball to write")
     mode.add_argument("--load", metavar="TARBALL", help="load mode: tarball to load")

@@ -22,9 +22,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
-from kit_lib import layout
+from kit_lib import cli, layout
 from kit_lib.layout import ImageError
 
 from oci.private import credentials
@@ -40,13 +39,6 @@ from oci.private.registry import (
 )
 
 PROG = "oci_push"
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _human(size: int) -> str:
@@ -167,7 +159,7 @@ def push(
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line; see `--help`."""
-    p = _Parser(prog=PROG, description=(__doc__ or "").splitlines()[0])
+    p = cli.Parser(prog=PROG, description=(__doc__ or "").splitlines()[0])
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--image", help="push mode: OCI layout directory of the image")
     mode.add_argument("--write-config", metavar="FILE", help="config mode: JSON file to write")

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 from kit_lib import layout, tarball
+from kit_lib.ports import free_port
 
 from oci.private import image, push
 from oci.private.testproxy import FAKE_PRESENT, FORWARD_THEN_RESET, HOLD, RESET, Fault, Proxy
-from oci.private.testregistry import Registry, free_port
+from oci.private.testregistry import Registry
 
 ACCEPT = f"{layout.MANIFEST_MEDIA_TYPE}, {layout.DOCKER_MANIFEST}"
 USER, PASSWORD = "alice", "s3cret"

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 
+from kit_lib import refs
+
 from oci.private.credentials import Lookup
 
 OCTET_STREAM = "application/octet-stream"
@@ -33,12 +35,6 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_REDIRECTS = 5
 MAX_DELAY = 30.0
 
-# The distribution project's reference grammar (name components, optional registry host).
-_HOST_PART = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
-_HOST = rf"(?:{_HOST_PART}(?:\.{_HOST_PART})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_REPOSITORY = re.compile(rf"^(?P<host>{_HOST})/(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _CHALLENGE_PARAM = re.compile(r'([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 
 
@@ -93,7 +89,7 @@ def parse_repository(text: str) -> Repository:
     """
     if "@" in text:
         raise UsageError(f"repository {text!r} must not hold a digest (@sha256:...)")
-    match = _REPOSITORY.match(text)
+    match = refs.REPOSITORY.fullmatch(text)
     if match is None:
         last = text.rsplit("/", 1)[-1]
         if "/" in text and ":" in last:
@@ -116,7 +112,7 @@ def parse_repository(text: str) -> Repository:
 
 def check_tag(tag: str) -> str:
     """Return `tag` if the distribution API accepts it as a tag, else raise."""
-    if not _TAG.match(tag):
+    if not refs.is_tag(tag):
         raise UsageError(
             f"tag {tag!r} is invalid (1-128 of letters, digits, '_', '.', '-'; "
             "not starting with '.' or '-')"
@@ -597,7 +593,3 @@ class Client:
                 f"{resp.error_text()}"
             )
         return resp.header("Docker-Content-Digest")
-
-    def get_manifest(self, reference: str, accept: str) -> Response:
-        """GET a manifest (used to verify a push)."""
-        return self.request("GET", self.url("manifests", reference), {"Accept": accept})

@@ -11,7 +11,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -20,15 +19,9 @@ from pathlib import Path
 from types import TracebackType
 
 import bcrypt
+from kit_lib.ports import free_port
 
 BINARY_ENV = "DOCKER_REGISTRY_BIN"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def htpasswd_line(user: str, password: str) -> str:

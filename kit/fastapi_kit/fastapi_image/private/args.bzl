@@ -1,0 +1,42 @@
+"""`fastapi_image_args`: the macro's arguments checked at analysis time, and its entrypoint file.
+
+The image depends on this target (its `entrypoint` is the file written here), so a bad argument
+fails `bazel build` of the image with one line, and each check can be tested with analysistest.
+"""
+
+def _fail(message):
+    fail("fastapi_image: " + message)
+
+def _fastapi_image_args_impl(ctx):
+    module = ctx.attr.module
+    for part in module.split("."):
+        if not part or part[0].isdigit() or not part.replace("_", "a").isalnum():
+            _fail("module must be a dotted Python name like \"app\" or \"services.hello\", got %r" % module)
+    if ctx.attr.port < 1 or ctx.attr.port > 65535:
+        _fail("port must be in 1..65535, got %d" % ctx.attr.port)
+    if "PORT" in ctx.attr.env_keys:
+        _fail("set the port with `port = ...`, not env PORT")
+    if not ctx.attr.health_path.startswith("/"):
+        _fail("health_path must start with \"/\", got %r" % ctx.attr.health_path)
+    repository = ctx.attr.repository
+    if "@" in repository or not repository.strip("/"):
+        _fail("repository must be HOST[:PORT]/NAME without tag or digest, got %r" % repository)
+    if ctx.attr.healthcheck_type not in ("NoneType", "list", "dict"):
+        _fail("healthcheck must be None, a command list or a dict, got a %s" % ctx.attr.healthcheck_type)
+    out = ctx.actions.declare_file(ctx.label.name + ".entrypoint.txt")
+    ctx.actions.write(out, ",".join([ctx.attr.python, "-m", module]) + "\n")
+    return [DefaultInfo(files = depset([out]))]
+
+fastapi_image_args = rule(
+    doc = "Checks fastapi_image's arguments; writes the entrypoint in rules_oci's file form.",
+    implementation = _fastapi_image_args_impl,
+    attrs = {
+        "env_keys": attr.string_list(doc = "The keys of the macro's `env`."),
+        "health_path": attr.string(doc = "The runtime test's probe path.", mandatory = True),
+        "healthcheck_type": attr.string(doc = "type() of the macro's `healthcheck`.", mandatory = True),
+        "module": attr.string(doc = "The module run with `python -m`.", mandatory = True),
+        "port": attr.int(doc = "The port the app serves on.", mandatory = True),
+        "python": attr.string(doc = "The venv's interpreter in the image.", mandatory = True),
+        "repository": attr.string(doc = "Where :push pushes to.", mandatory = True),
+    },
+)
