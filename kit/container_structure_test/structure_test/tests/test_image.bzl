@@ -1,7 +1,5 @@
 """Synthetic inputs for the rule's tests: a layout, and a docker-save tarball of it."""
 
-load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
-
 def _test_image_impl(ctx):
     out = ctx.actions.declare_directory(ctx.label.name)
     ctx.actions.run(executable = ctx.executable._make, arguments = [out.path], outputs = [out])
@@ -34,15 +32,4 @@ test_tarball = rule(
             cfg = "exec",
         ),
     },
-)
-
-def _message_test_impl(ctx):
-    env = analysistest.begin(ctx)
-    asserts.expect_failure(env, ctx.attr.message)
-    return analysistest.end(env)
-
-message_test = analysistest.make(
-    _message_test_impl,
-    expect_failure = True,
-    attrs = {"message": attr.string(mandatory = True)},
 )

@@ -1,20 +1,9 @@
 """Analysis tests: every fail() of fastapi_kit's rules and of the fastapi_image macro's checks."""
 
-load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
+load("@kit_lib//testing:analysis.bzl", "message_test")
 load("//fastapi_image:defs.bzl", "fastapi_image")
 load("//image_extras:defs.bzl", "healthcheck_base", "stamped_file")
 load("//pyimage:defs.bzl", "py_app_layer")
-
-def _message_test_impl(ctx):
-    env = analysistest.begin(ctx)
-    asserts.expect_failure(env, ctx.attr.message)
-    return analysistest.end(env)
-
-message_test = analysistest.make(
-    _message_test_impl,
-    expect_failure = True,
-    attrs = {"message": attr.string(mandatory = True)},
-)
 
 _OFF = {"runtime_test": False, "structure_test": False, "tags": ["manual"], "testonly": True}
 

@@ -1,19 +1,8 @@
 """Analysis tests: every fail() of the kit's rules_oci rules, with its message."""
 
-load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
+load("@kit_lib//testing:analysis.bzl", "message_test")
 load("//oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_push")
 load("//oci/private:files.bzl", "value_file")
-
-def _message_test_impl(ctx):
-    env = analysistest.begin(ctx)
-    asserts.expect_failure(env, ctx.attr.message)
-    return analysistest.end(env)
-
-message_test = analysistest.make(
-    _message_test_impl,
-    expect_failure = True,
-    attrs = {"message": attr.string(mandatory = True)},
-)
 
 def oci_analysis_tests(name):
     """One analysis test per fail() path, and a test_suite `name` of them all.
