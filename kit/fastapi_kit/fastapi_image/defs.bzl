@@ -116,6 +116,7 @@ def fastapi_image(
         structure_test_configs = [],
         runtime_test = True,
         runtime_test_env = {},
+        run_env_passthrough = ["PORT", "HOST"],
         visibility = None,
         testonly = None,
         tags = None):
@@ -154,6 +155,9 @@ def fastapi_image(
       runtime_test: Whether to add <name>_runtime_test (needs runc and root: tagged no-sandbox).
       runtime_test_env: Extra environment for the container in the runtime test (e.g. settings
         the app needs to start).
+      run_env_passthrough: Names STEMrun passes from your environment into the container (each
+        also as NAME_FILE, mounted as a secret). `-e NAME=VALUE` and `--env-file FILE` pass any
+        other setting; `-- COMMAND...` runs a one-shot command instead of the entrypoint.
       visibility: Visibility of every target.
       testonly: Passed to every target.
       tags: Passed to every target.
@@ -260,7 +264,7 @@ def fastapi_image(
     py_binary(
         name = stem + "run",
         srcs = [Label("//runtime:run.py")],
-        args = ["$(rootpath %s)" % image],
+        args = ["$(rootpath %s)" % image] + ["--pass=" + n for n in run_env_passthrough],
         data = [image],
         main = Label("//runtime:run.py"),
         deps = [Label("//runtime")],

@@ -29,6 +29,7 @@ class RunSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     # In-image path -> host file, mounted read-only (Secret volumes).
     files: Mapping[str, str] = field(default_factory=dict)
+    command: Sequence[str] | None = None  # replaces the entrypoint (and cmd), as `command` does
     args: Sequence[str] | None = None  # replaces the image's cmd, as a Pod's `args` does
     user: str | None = None  # "uid:gid"; default: the image's user
     groups: Sequence[int] = ()  # supplementary gids besides the primary one (a Pod's fsGroup)
@@ -94,9 +95,13 @@ def runtime_config(image: layout.Image, run: RunSpec, hostname: str = "app") -> 
     cfg = image.config.get("config", {})
     env = dict(e.split("=", 1) for e in cfg.get("Env", []))
     env.update(run.env)
-    args = list(cfg.get("Entrypoint") or []) + list(
-        run.args if run.args is not None else cfg.get("Cmd") or []
-    )
+    if run.command is not None:
+        # Kubernetes: `command` replaces the entrypoint, and the image's cmd goes with it.
+        args = list(run.command) + list(run.args or [])
+    else:
+        args = list(cfg.get("Entrypoint") or []) + list(
+            run.args if run.args is not None else cfg.get("Cmd") or []
+        )
     if not args:
         raise layout.ImageError("image has neither entrypoint nor cmd")
     user = _user(run.user or cfg.get("User") or "0")
