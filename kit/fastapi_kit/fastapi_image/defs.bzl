@@ -24,6 +24,9 @@ Targets, where STEM is "" for `name = "image"`, "hello_" for "hello_image", else
     <name>_structure_config   the built-in container-structure-test config (<name>_structure_config.yaml)
     <name>_structure_test     container-structure-test (tar driver, no daemon)
     <name>_runtime_test       starts the image under runc, waits for `health_path`, SIGTERM -> 0
+    <name>_args               the arguments checked at analysis time (and the entrypoint file)
+    <name>_metadata           labels/annotations, stamped (image_extras' stamped_file)
+    <name>_healthcheck_base   with `healthcheck`: the layer-less base that carries it
 
 So `name = "image"` gives :image, :load, :push, :run, :image_info, :venv_layer, :app_layer.
 
@@ -125,10 +128,10 @@ def fastapi_image(
     Args:
       name: The image target; the companion targets are named after it (see the file doc).
       app: The app's py_library. Its third-party deps go to the venv layer, its own files
-        (workspace-relative paths) under /app.
+        (paths relative to its repository's root) under /app.
       module: The module the image runs with `python -m`, e.g. "app" or "examples.hello". The
         app must contain `<module path>/__main__.py` or `<module path>.py` (checked when
-        analysing the structure test).
+        analysing the structure config).
       repository: HOST[:PORT]/NAME that STEMpush pushes to (replaceable with `-r` at run time).
         NAME's last component also gives the default repo tag and title label.
       port: TCP port the app listens on: set as PORT, exposed, and the one `docker run -p`
