@@ -143,7 +143,7 @@ def test_no_shell_in_the_image(app: tuple[container.Container, int]):
     assert c.exec("/bin/sh", "-c", "true").returncode != 0
 
 
-def test_env_is_honoured(image_dir: str):
+def test_bad_port_stops_before_binding(image_dir: str):
     # A bad PORT must stop the process with exit 2 before it binds, inside the image too.
     with container.Container(image_dir, bundle.RunSpec(env={"PORT": "abc"})) as c:
         assert c.wait(timeout=30) == 2

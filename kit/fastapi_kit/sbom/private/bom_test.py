@@ -1,4 +1,4 @@
-"""Tests for bom.py against the real //:image: schema, completeness, hashes, determinism, errors.
+"""Tests for bom.py on the kit's test image: schema, completeness, hashes, determinism, errors.
 
 The expected package set comes from an independent walk over the image's layer tars (status.d
 files and dist-info folder names), and the expected hashes from the lock files and the wheels
@@ -25,6 +25,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from kit_lib import layout, tarball
 from packageurl import PackageURL
+
 from sbom.private import bom
 
 HASH_SOURCE = "sbom:hash-source"
@@ -107,7 +108,7 @@ def libraries(document: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     }
 
 
-# --- the SBOM Bazel built for //:image ---------------------------------------------------------
+# --- the SBOM Bazel built for the test image ------------------------------------------------
 
 
 def test_validates_against_the_cyclonedx_1_6_schema() -> None:
