@@ -1,14 +1,16 @@
 """Re-resolve packages.lock.json from packages.in: `bazel run @fastapi_kit//distroless:lock`.
 
-apt (the ordinary client) fetches and verifies Debian 13's Packages index with a private
-configuration (own sources list, lists, cache and an empty dpkg status), so the host's own apt
-state is neither read nor changed. The index is then walked by private/resolve.py, and the lock
-is written atomically into the source tree (BUILD_WORKSPACE_DIRECTORY under `bazel run`).
+apt (the ordinary client) fetches and verifies Debian 13's Packages indexes of trixie,
+trixie-updates and trixie-security with a private configuration (own sources list, lists,
+cache and an empty dpkg status), so the host's own apt state is neither read nor changed. The
+highest version of each package across the three is taken (a security fix wins), the closure is
+walked by private/resolve.py, and the lock is written atomically into the source tree
+(BUILD_WORKSPACE_DIRECTORY under `bazel run`). `--audit` instead lists every locked package that
+one of the suites has a newer version of, and exits 1 if there is any.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -16,15 +18,19 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kit_lib import layout
+from kit_lib import cli, layout
 
-from distroless.private.control import parse_paragraphs
+from distroless.private.control import Paragraph, compare_versions, parse_paragraphs
 from distroless.private.resolve import Locked, ResolveError, index_records, resolve
-from distroless.private.sources import SourcesError, find_mirror
+from distroless.private.sources import SourcesError, find_mirror, security_mirror
 
 SUITE = "trixie"
+# The main archive's suites, then the security archive's.
+SUITES = (SUITE, f"{SUITE}-updates")
+SECURITY_SUITES = (f"{SUITE}-security",)
 ARCH = "amd64"
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+RELOCK = "./bazelw run @fastapi_kit//distroless:lock"
 
 
 class LockError(RuntimeError):
@@ -52,14 +58,17 @@ def read_packages_in(path: Path) -> tuple[list[str], set[str]]:
     return wanted, excluded
 
 
-def apt_config(root: Path, mirror: str, keyring: str) -> Path:
+def apt_config(root: Path, mirror: str, security: str, keyring: str) -> Path:
     """Write a private apt setup under `root` and return its APT_CONFIG file."""
     for sub in ("lists/partial", "cache/archives/partial", "etc/sources.list.d", "etc/prefs.d"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     (root / "status").write_text("")
-    (root / "etc/sources.list").write_text(
-        f"deb [arch={ARCH} signed-by={keyring}] {mirror} {SUITE} main\n"
-    )
+    lines = [f"deb [arch={ARCH} signed-by={keyring}] {mirror} {suite} main" for suite in SUITES]
+    lines += [
+        f"deb [arch={ARCH} signed-by={keyring}] {security} {suite} main"
+        for suite in SECURITY_SUITES
+    ]
+    (root / "etc/sources.list").write_text("\n".join(lines) + "\n")
     conf = root / "apt.conf"
     settings = {
         "Dir::Etc::sourcelist": root / "etc/sources.list",
@@ -76,12 +85,12 @@ def apt_config(root: Path, mirror: str, keyring: str) -> Path:
     return conf
 
 
-def fetch_index(mirror: str, keyring: str) -> str:
-    """Run `apt-get update` privately and return the index as `apt-cache dumpavail` prints it."""
+def fetch_indexes(mirror: str, security: str, keyring: str) -> dict[str, str]:
+    """Run `apt-get update` privately; return each suite's Packages index text by suite name."""
     if not Path(keyring).is_file():
         raise LockError(f"keyring {keyring} not found: install debian-archive-keyring")
     with tempfile.TemporaryDirectory(prefix="base-lock-") as tmp:
-        env = dict(os.environ, APT_CONFIG=str(apt_config(Path(tmp), mirror, keyring)))
+        env = dict(os.environ, APT_CONFIG=str(apt_config(Path(tmp), mirror, security, keyring)))
         update = subprocess.run(
             ["apt-get", "-q", "update", "-o", "APT::Update::Error-Mode=any"],
             env=env,
@@ -91,12 +100,40 @@ def fetch_index(mirror: str, keyring: str) -> str:
         if update.returncode != 0:
             last = (update.stderr.strip() or update.stdout.strip()).splitlines()[-1:]
             raise LockError(f"apt-get update for {SUITE} failed: {' '.join(last)}")
-        dump = subprocess.run(
-            ["apt-cache", "dumpavail"], env=env, capture_output=True, text=True, check=False
-        )
-        if dump.returncode != 0 or not dump.stdout:
-            raise LockError(f"apt-cache dumpavail failed: {dump.stderr.strip()[:200]}")
-        return dump.stdout
+        indexes: dict[str, str] = {}
+        for suite in SUITES + SECURITY_SUITES:
+            # apt names a list after its URI: ..._dists_<suite>_main_binary-<arch>_Packages.
+            found = sorted(
+                (Path(tmp) / "lists").glob(f"*_dists_{suite}_main_binary-{ARCH}_Packages")
+            )
+            if len(found) != 1:
+                raise LockError(f"apt-get update left no Packages index for {suite}")
+            indexes[suite] = found[0].read_text(encoding="utf-8")
+        return indexes
+
+
+def all_records(indexes: dict[str, str]) -> list[Paragraph]:
+    """Every record of every suite, each tagged with its suite (for the audit's report)."""
+    records = []
+    for suite, text in indexes.items():
+        for para in parse_paragraphs(text):
+            para["X-Suite"] = suite
+            records.append(para)
+    return records
+
+
+def audit(locked: list[dict[str, object]], records: list[Paragraph]) -> list[str]:
+    """One line per locked package that a suite has a newer version of."""
+    best = index_records(records, ARCH)
+    behind = []
+    for entry in locked:
+        name, version = str(entry["name"]), str(entry["version"])
+        newest = best.get(name)
+        if newest is None:
+            behind.append(f"{name} {version}: no longer in any suite")
+        elif compare_versions(newest["Version"], version) > 0:
+            behind.append(f"{name} {version}: {newest['Version']} in {newest['X-Suite']}")
+    return behind
 
 
 def render(locked: list[Locked]) -> str:
@@ -105,25 +142,43 @@ def render(locked: list[Locked]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Resolve packages.in and write packages.lock.json beside it."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Resolve packages.in and write packages.lock.json beside it (or audit the lock)."""
+    parser = cli.Parser(prog="lock", description=__doc__.splitlines()[0])
     workspace = os.environ.get("BUILD_WORKSPACE_DIRECTORY", ".")
     # This repository keeps the kit in kit/fastapi_kit; elsewhere give --input and --output.
     here = f"{workspace}/kit/fastapi_kit/distroless"
     parser.add_argument("--input", default=f"{here}/packages.in")
     parser.add_argument("--output", default=f"{here}/packages.lock.json")
     parser.add_argument("--keyring", default=KEYRING)
+    parser.add_argument("--audit", action="store_true", help="check the lock; write nothing")
     args = parser.parse_args(argv)
+    suites = ", ".join(SUITES + SECURITY_SUITES)
     try:
-        wanted, excluded = read_packages_in(Path(args.input))
         mirror = find_mirror(dict(os.environ))
-        records = index_records(parse_paragraphs(fetch_index(mirror, args.keyring)), ARCH)
-        locked = resolve(records, wanted, excluded)
-        layout.write_file_atomic(args.output, render(locked).encode())
-    except (LockError, ResolveError, SourcesError, OSError) as e:
+        security = security_mirror(dict(os.environ), mirror)
+        if args.audit:
+            locked = json.loads(Path(args.output).read_text(encoding="utf-8"))
+            records = all_records(fetch_indexes(mirror, security, args.keyring))
+            behind = audit(locked, records)
+            for line in behind:
+                print(f"behind: {line}")
+            print(
+                f"audit: {len(locked)} locked packages ({ARCH}) checked against {suites}: "
+                f"{len(behind)} behind. This compares versions only; it does not read advisories."
+            )
+            if behind:
+                print(
+                    "audit: relock with ./bazelw run @fastapi_kit//distroless:lock", file=sys.stderr
+                )
+            return 1 if behind else 0
+        wanted, excluded = read_packages_in(Path(args.input))
+        records = index_records(all_records(fetch_indexes(mirror, security, args.keyring)), ARCH)
+        locked_new = resolve(records, wanted, excluded)
+        layout.write_file_atomic(args.output, render(locked_new).encode())
+    except (LockError, ResolveError, SourcesError, OSError, ValueError) as e:
         print(f"lock: {e}", file=sys.stderr)
-        return 1
-    print(f"lock: {len(locked)} packages for {SUITE}/{ARCH} written to {args.output}")
+        return 2 if args.audit else 1
+    print(f"lock: {len(locked_new)} packages for {suites} ({ARCH}) written to {args.output}")
     return 0
 
 

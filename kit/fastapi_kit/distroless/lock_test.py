@@ -48,37 +48,51 @@ def test_packages_in_errors(tmp_path, text, error):
         lock.read_packages_in(path)
 
 
+SECURITY_INDEX = """\
+Package: libc
+Version: 2.41+deb13u1
+Architecture: amd64
+Filename: pool/updates/main/g/glibc/libc_2.41+deb13u1_amd64.deb
+SHA256: {c}
+""".format(c="c" * 64)
+
+
 def test_private_apt_config(tmp_path):
-    conf = lock.apt_config(tmp_path, "http://mirror.example.invalid/debian", "/k.gpg")
+    mirror = "http://mirror.example.invalid/debian"
+    conf = lock.apt_config(tmp_path, mirror, mirror + "-security", "/k.gpg")
     text = conf.read_text()
     assert f'Dir::State::status "{tmp_path}/status";' in text
     assert f'Dir::State::Lists "{tmp_path}/lists";' in text
     assert 'APT::Architecture "amd64";' in text
     assert (tmp_path / "status").read_text() == ""
     assert (tmp_path / "etc/sources.list").read_text() == (
-        "deb [arch=amd64 signed-by=/k.gpg] http://mirror.example.invalid/debian trixie main\n"
+        f"deb [arch=amd64 signed-by=/k.gpg] {mirror} trixie main\n"
+        f"deb [arch=amd64 signed-by=/k.gpg] {mirror} trixie-updates main\n"
+        f"deb [arch=amd64 signed-by=/k.gpg] {mirror}-security trixie-security main\n"
     )
 
 
-def fake_apt(bin_dir: Path, index: str, update_rc: int = 0) -> None:
-    """Put apt-get and apt-cache stand-ins on PATH that check they got the private config."""
+def fake_apt(bin_dir: Path, indexes: dict[str, str], update_rc: int = 0) -> None:
+    """An apt-get stand-in on PATH: checks the private config, writes each suite's list file."""
     bin_dir.mkdir()
-    (bin_dir / "index").write_text(index)
-    check = (
-        "import os, sys\n"
+    (bin_dir / "indexes.json").write_text(json.dumps(indexes))
+    (bin_dir / "apt-get").write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, re, sys\n"
         "conf = open(os.environ['APT_CONFIG']).read()\n"
         "assert 'Dir::State::status' in conf, conf\n"
+        f"if {update_rc}:\n"
+        "    print('E: update failed', file=sys.stderr)\n"
+        f"    sys.exit({update_rc})\n"
+        'lists = re.search(r\'Dir::State::Lists "([^"]+)"\', conf).group(1)\n'
+        f"for suite, text in json.load(open({str(bin_dir / 'indexes.json')!r})).items():\n"
+        "    name = f'mirror_debian_dists_{suite}_main_binary-amd64_Packages'\n"
+        "    open(os.path.join(lists, name), 'w').write(text)\n"
     )
-    (bin_dir / "apt-get").write_text(
-        f"#!{sys.executable}\n{check}"
-        f"print('E: update failed', file=sys.stderr) if {update_rc} else None\n"
-        f"sys.exit({update_rc})\n"
-    )
-    (bin_dir / "apt-cache").write_text(
-        f"#!{sys.executable}\n{check}sys.stdout.write(open({str(bin_dir / 'index')!r}).read())\n"
-    )
-    for tool in ("apt-get", "apt-cache"):
-        (bin_dir / tool).chmod(0o755)
+    (bin_dir / "apt-get").chmod(0o755)
+
+
+ALL = {"trixie": INDEX, "trixie-updates": "", "trixie-security": SECURITY_INDEX}
 
 
 HERE = "kit/fastapi_kit/distroless"
@@ -97,24 +111,47 @@ def workspace(tmp_path, monkeypatch):
 
 def test_main_writes_sorted_lock(workspace, monkeypatch):
     root, keyring = workspace
-    fake_apt(root / "bin", INDEX)
+    fake_apt(root / "bin", ALL)
     monkeypatch.setenv("PATH", f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}")
     assert lock.main(["--keyring", str(keyring)]) == 0
     entries = json.loads((root / HERE / "packages.lock.json").read_text())
     assert [e["name"] for e in entries] == ["app", "libc"]
     assert entries[0]["depends"] == ["libc"]
-    assert entries[1]["filename"] == "pool/main/g/glibc/libc_2.41_amd64.deb"
+    assert entries[0]["archive"] == "debian"
+    # The security suite's newer libc wins, and the lock says which archive serves it.
+    assert entries[1]["version"] == "2.41+deb13u1"
+    assert entries[1]["archive"] == "debian-security"
+    assert entries[1]["filename"] == "pool/updates/main/g/glibc/libc_2.41+deb13u1_amd64.deb"
     assert "example.invalid" not in (root / HERE / "packages.lock.json").read_text()
 
 
 def test_main_fails_cleanly_when_apt_fails(workspace, monkeypatch, capsys):
     root, keyring = workspace
-    fake_apt(root / "bin", INDEX, update_rc=100)
+    fake_apt(root / "bin", ALL, update_rc=100)
     monkeypatch.setenv("PATH", f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}")
     (root / HERE / "packages.lock.json").write_text("old\n")
     assert lock.main(["--keyring", str(keyring)]) == 1
     assert capsys.readouterr().err == "lock: apt-get update for trixie failed: E: update failed\n"
     assert (root / HERE / "packages.lock.json").read_text() == "old\n"
+
+
+def test_audit_names_what_a_suite_has_newer(workspace, monkeypatch, capsys):
+    root, keyring = workspace
+    fake_apt(root / "bin", ALL)
+    monkeypatch.setenv("PATH", f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    path = root / HERE / "packages.lock.json"
+    old = [{"name": "app", "version": "1.0"}, {"name": "libc", "version": "2.41"}]
+    path.write_text(json.dumps(old))
+    assert lock.main(["--keyring", str(keyring), "--audit"]) == 1
+    out = capsys.readouterr().out
+    assert "behind: libc 2.41: 2.41+deb13u1 in trixie-security" in out
+    suites = "trixie, trixie-updates, trixie-security"
+    assert f"2 locked packages (amd64) checked against {suites}: 1 behind" in out
+    assert json.loads(path.read_text()) == old  # the audit writes nothing
+    current = [{"name": "app", "version": "1.0"}, {"name": "libc", "version": "2.41+deb13u1"}]
+    path.write_text(json.dumps(current))
+    assert lock.main(["--keyring", str(keyring), "--audit"]) == 0
+    assert ": 0 behind" in capsys.readouterr().out
 
 
 def test_missing_keyring(workspace, capsys):

@@ -3,10 +3,12 @@
 Each .deb is fetched by Bazel's downloader with the sha256 from distroless/packages.lock.json, so Bazel
 checks every file, and `--distdir` or the repository cache can serve it with no network at all.
 The mirror is never written in the repo: it comes from DEBIAN_MIRROR (./bazelw passes the one
-from the machine's apt sources with --repo_env).
+from the machine's apt sources with --repo_env), and for packages of the security archive from
+DEBIAN_SECURITY_MIRROR, by default `<DEBIAN_MIRROR>-security` (Debian's own layout).
 """
 
 MIRROR_ENV = "DEBIAN_MIRROR"
+SECURITY_MIRROR_ENV = "DEBIAN_SECURITY_MIRROR"
 
 def _basename(filename):
     return filename.rsplit("/", 1)[-1]
@@ -15,6 +17,13 @@ def _deb_package_impl(rctx):
     mirror = rctx.os.environ.get(MIRROR_ENV, "").rstrip("/")
     if not mirror:
         fail("DEBIAN_MIRROR is not set: run through ./bazelw or pass --repo_env=DEBIAN_MIRROR=<Debian archive URL>")
+    if rctx.attr.archive == "debian-security":
+        mirror = rctx.os.environ.get(SECURITY_MIRROR_ENV, "").rstrip("/") or mirror + "-security"
+    elif rctx.attr.archive != "debian":
+        fail("{}: unknown archive {!r}; expected \"debian\" or \"debian-security\"".format(
+            rctx.attr.filename,
+            rctx.attr.archive,
+        ))
     name = _basename(rctx.attr.filename)
     rctx.download(
         url = "{}/{}".format(mirror, rctx.attr.filename),
@@ -33,13 +42,17 @@ deb_package = repository_rule(
     doc = "Downloads one .deb from the Debian mirror in DEBIAN_MIRROR; `:deb` is the file.",
     implementation = _deb_package_impl,
     attrs = {
+        "archive": attr.string(
+            doc = "\"debian\" (the main archive) or \"debian-security\".",
+            default = "debian",
+        ),
         "filename": attr.string(
             doc = "Path of the .deb in the archive, from the Packages index (pool/main/...).",
             mandatory = True,
         ),
         "sha256": attr.string(doc = "Expected sha256 of the .deb, from the lock.", mandatory = True),
     },
-    environ = [MIRROR_ENV],
+    environ = [MIRROR_ENV, SECURITY_MIRROR_ENV],
 )
 
 def _deb_hub_impl(rctx):
@@ -107,7 +120,12 @@ def deb_repositories(module_ctx, hub, lock):
         repo = repo_name(hub, entry["name"])
         if repo in repos:
             fail("{}: package {} is listed twice".format(lock, entry["name"]))
-        deb_package(name = repo, filename = entry["filename"], sha256 = entry["sha256"])
+        deb_package(
+            name = repo,
+            archive = entry.get("archive", "debian"),
+            filename = entry["filename"],
+            sha256 = entry["sha256"],
+        )
         packages.append(entry["name"])
         repos.append(repo)
     deb_hub(name = hub, packages = packages, repos = repos)

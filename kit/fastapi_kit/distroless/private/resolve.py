@@ -41,6 +41,8 @@ class Locked:
     sha256: str
     filename: str
     depends: list[str] = field(default_factory=list)
+    # "debian" (the main archive, also -updates) or "debian-security": which mirror serves it.
+    archive: str = "debian"
 
     def to_json(self) -> dict[str, object]:
         """Return the lock entry with keys in a fixed order."""
@@ -49,9 +51,15 @@ class Locked:
             "version": self.version,
             "arch": self.arch,
             "sha256": self.sha256,
+            "archive": self.archive,
             "filename": self.filename,
             "depends": self.depends,
         }
+
+
+def archive_of(filename: str) -> str:
+    """The archive a pool path belongs to: the security archive keeps its pool under updates/."""
+    return "debian-security" if filename.startswith("pool/updates/") else "debian"
 
 
 def index_records(paragraphs: Iterable[Paragraph], arch: str) -> dict[str, Paragraph]:
@@ -143,6 +151,7 @@ def resolve(records: dict[str, Paragraph], wanted: list[str], excluded: set[str]
                 sha256=para["SHA256"],
                 filename=para["Filename"],
                 depends=chosen[name],
+                archive=archive_of(para["Filename"]),
             )
         )
     return out

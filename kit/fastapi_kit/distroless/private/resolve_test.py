@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from distroless.private.control import parse_paragraphs
-from distroless.private.resolve import ResolveError, index_records, resolve
+from distroless.private.resolve import ResolveError, archive_of, index_records, resolve
 
 INDEX = """\
 Package: app
@@ -132,7 +132,15 @@ def test_wanted_errors(records):
 
 def test_json_shape(records):
     entry = resolve(records, ["libgcc"], set())[0].to_json()
-    assert list(entry) == ["name", "version", "arch", "sha256", "filename", "depends"]
+    assert list(entry) == ["name", "version", "arch", "sha256", "archive", "filename", "depends"]
+    assert entry["archive"] == "debian"
+
+
+def test_security_pool_paths_belong_to_the_security_archive():
+    assert archive_of("pool/updates/main/z/zstd/libzstd1_1.5.7+dfsg-1+deb13u1_amd64.deb") == (
+        "debian-security"
+    )
+    assert archive_of("pool/main/z/zstd/libzstd1_1.5.7+dfsg-1_amd64.deb") == "debian"
 
 
 if __name__ == "__main__":

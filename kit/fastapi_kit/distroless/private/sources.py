@@ -14,6 +14,7 @@ from pathlib import Path
 from distroless.private.control import ControlError, parse_paragraphs
 
 ENV = "DEBIAN_MIRROR"
+SECURITY_ENV = "DEBIAN_SECURITY_MIRROR"
 
 # Suites of the Debian archive proper; `-security` suites live in another archive and are skipped.
 _DEBIAN_SUITES = {
@@ -124,6 +125,15 @@ def find_mirror(environ: dict[str, str], etc_apt: Path = Path("/etc/apt")) -> st
     raise SourcesError(
         f"no Debian archive in {etc_apt}/sources.list or sources.list.d; set {ENV} to a mirror URL"
     )
+
+
+def security_mirror(environ: dict[str, str], mirror: str) -> str:
+    """The security archive: DEBIAN_SECURITY_MIRROR, else `<mirror>-security`.
+
+    Debian serves it beside the main archive by that convention (`.../debian` and
+    `.../debian-security`, on the public archive and on the usual mirrors of it).
+    """
+    return (environ.get(SECURITY_ENV) or mirror.rstrip("/") + "-security").rstrip("/")
 
 
 if __name__ == "__main__":
