@@ -1,1 +1,1 @@
-"""Private implementation of container_structure_test; use //structure_test:defs.bzl."""
+"""Private implementation of container_structure_test; use @container_structure_test//:defs.bzl."""
