@@ -20,8 +20,8 @@ def main() -> int:
         ruff = str(runfiles.binary_from_wheel(ruff_wheel, "ruff", Path(tmp)))
         py = style.python_files(root)
         steps = [
-            [ruff, "check", "--fix", "--no-cache", *py],
-            [ruff, "format", "--no-cache", *py],
+            style.ruff_check(ruff, py, fix=True),
+            style.ruff_format(ruff, py, check=False),
             [buildifier, "-lint=fix", *style.starlark_files(root)],
         ]
         failed = [step[1] for step in steps if subprocess.run(step, cwd=root).returncode != 0]

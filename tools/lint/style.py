@@ -33,3 +33,18 @@ def python_files(root: Path) -> list[str]:
 def starlark_files(root: Path) -> list[str]:
     """Workspace-relative paths of the BUILD, .bzl and MODULE.bazel files."""
     return [str(p.relative_to(root)) for p in source_files(root) if p.suffix != ".py"]
+
+
+# ruff skips the `exclude` / `extend-exclude` of ruff.toml for files named on its command line
+# unless told otherwise; without this, excluded code (imported, generated) would still fail.
+RUFF_FLAGS = ["--no-cache", "--force-exclude"]
+
+
+def ruff_check(ruff: str, files: list[str], fix: bool = False) -> list[str]:
+    """The `ruff check` command over `files` (with `--fix` for the formatter)."""
+    return [ruff, "check", *(["--fix"] if fix else []), *RUFF_FLAGS, *files]
+
+
+def ruff_format(ruff: str, files: list[str], check: bool = True) -> list[str]:
+    """The `ruff format` command over `files` (`--check` for the test)."""
+    return [ruff, "format", *(["--check"] if check else []), *RUFF_FLAGS, *files]
