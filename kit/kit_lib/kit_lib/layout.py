@@ -393,7 +393,24 @@ def finish_layout(
     return str(manifest_blob["digest"])
 
 
-_MEDIA_TYPE_OF = {"gzip": LAYER_GZIP, "": LAYER_TAR, "zstd": LAYER_ZSTD}
+_MEDIA_TYPE_OF = {"gzip": LAYER_GZIP, "": LAYER_TAR}
+
+
+def add_layer(staging: Path, path: str | os.PathLike[str]) -> tuple[dict[str, Any], LayerScan]:
+    """Copy one layer file into a staged layout as it is; return its descriptor and its scan.
+
+    Compression comes from the magic bytes and is kept (rules_oci's rule): a gzip layer stays
+    gzip, a plain tar stays an uncompressed layer.
+    """
+    scan = scan_layer(path, "layer")
+    if scan.diff_id is None:
+        raise ImageError(f"layer {path}: zstd layers are not supported yet; give .tar or .tar.gz")
+    dst = blob_path(staging, scan.digest)
+    if not dst.exists():
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dst)
+    media_type = _MEDIA_TYPE_OF[scan.compression]
+    return {"mediaType": media_type, "digest": scan.digest, "size": scan.size}, scan
 
 
 def write_image(
@@ -412,16 +429,10 @@ def write_image(
     with staged_dir(final) as staging:
         descriptors: list[dict[str, Any]] = []
         diff_ids: list[str] = []
-        for i, path in enumerate(layer_files, 1):
-            scan = scan_layer(path, f"layer {i}")
-            if scan.diff_id is None:
-                raise ImageError(f"layer {i}: zstd layers are not supported here")
-            dst = blob_path(staging, scan.digest)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, dst)
-            media_type = _MEDIA_TYPE_OF[scan.compression]
-            descriptors.append({"mediaType": media_type, "digest": scan.digest, "size": scan.size})
-            diff_ids.append(scan.diff_id)
+        for path in layer_files:
+            descriptor, scan = add_layer(staging, path)
+            descriptors.append(descriptor)
+            diff_ids.append(str(scan.diff_id))
         image_config = {
             **platform,
             "config": config or {},

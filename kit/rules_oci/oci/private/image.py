@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -77,10 +76,8 @@ def _pairs_file(path: str | None, what: str) -> list[str]:
     """A rules_oci KEY=VALUE file: one assignment a line, blank lines ignored."""
     if path is None:
         return []
-    lines = [line for line in _read(path, what).splitlines() if line.strip()]
-    for line in lines:
-        imageconfig.parse_assignment(line, what)
-    return lines
+    # Each line is parsed (and a malformed one named) where it is used.
+    return [line for line in _read(path, what).splitlines() if line.strip()]
 
 
 def _assignments(items: list[str], what: str) -> dict[str, str]:
@@ -92,21 +89,9 @@ def _assignments(items: list[str], what: str) -> dict[str, str]:
 
 
 def _add_layer(tar: str, staging: Path) -> LayerInfo:
-    """Put one `--tar` into the staged layout as it is: gzip stays gzip, a plain tar stays plain.
-
-    rules_oci detects the compression from the magic bytes and never recompresses; layer rules
-    that want a compressed layer write a `.tar.gz` (in their own, cached action).
-    """
-    scan = layout.scan_layer(tar, "layer")
-    if scan.compression == "zstd" or scan.diff_id is None:
-        raise ImageError(f"layer {tar}: zstd layers are not supported yet; give .tar or .tar.gz")
-    media_type = layout.LAYER_GZIP if scan.compression == "gzip" else layout.LAYER_TAR
-    dst = layout.blob_path(staging, scan.digest)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if not dst.exists():
-        shutil.copyfile(tar, dst)
-    descriptor = {"mediaType": media_type, "digest": scan.digest, "size": scan.size}
-    return LayerInfo(descriptor, scan.diff_id, scan.uncompressed_size, os.path.basename(tar))
+    """Put one `--tar` into the staged layout as it is (layer rules compress it themselves)."""
+    descriptor, scan = layout.add_layer(staging, tar)
+    return LayerInfo(descriptor, str(scan.diff_id), scan.uncompressed_size, os.path.basename(tar))
 
 
 def _platform(args: argparse.Namespace, base: layout.Image | None) -> dict[str, str]:
