@@ -1,7 +1,6 @@
-"""A small todo service: FastAPI on uvicorn, SQLite storage, configured from the environment.
+"""A small todo service: FastAPI, SQLite storage, configured from the environment.
 
-Kept free of imports so that ``python -m app`` can validate its configuration before loading
-FastAPI.
+Served in its image by the kit's launcher (`app.main:create_app_from_environ`, a factory).
 """
 
 __version__ = "0.1.0"

@@ -8,18 +8,22 @@ traffic: start-up has finished and the database answers. ``/version`` tells whic
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app import APP_NAME
-from app.build_info import load_build_info
-from app.config import Settings, load_settings
+from app.build_info import BuildInfoError, load_build_info
+from app.config import ConfigError, Settings, load_settings
 from app.storage import TodoStore
 from app.todos import router as todos_router
 
@@ -76,13 +80,49 @@ def create_app(settings: Settings) -> FastAPI:
             {"detail": "database unavailable"}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE
         )
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the input and fails (500) on what JSON cannot encode:
+        # NaN and Infinity (Python's json parser accepts them) and lone surrogates.
+        detail = _encodable(jsonable_encoder(exc.errors()))
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
     app.include_router(todos_router)
     return app
 
 
 def create_app_from_environ() -> FastAPI:
-    """Factory for ``uvicorn --factory``: each worker process reads the same environment."""
-    return create_app(load_settings(os.environ))
+    """The image's app (`asgi = "app.main:create_app_from_environ"`, a factory).
+
+    Each worker process calls it with the same environment. Bad settings, an unreadable build
+    info file or a database that cannot be created raise ConfigError (a ValueError): the kit's
+    launcher reports it as one line and exits 2, before any socket is bound.
+    """
+    settings = load_settings(os.environ)
+    try:
+        load_build_info()
+    except BuildInfoError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        TodoStore(settings.database_path).initialize()
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(
+            f"DATABASE_PATH: cannot create the database at {settings.database_path}: {exc}"
+        ) from None
+    return create_app(settings)
+
+
+def _encodable(value: Any) -> Any:
+    """`value` with non-finite floats as strings and lone surrogates escaped: valid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list | tuple):
+        return [_encodable(v) for v in value]
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    return value
 
 
 def _unavailable(reason: str) -> JSONResponse:

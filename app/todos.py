@@ -11,7 +11,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
 from app.auth import require_write_token
 from app.storage import TodoRecord, TodoStore
@@ -23,10 +31,24 @@ LIST_LIMIT_MAX = 100
 _SQLITE_INT_MAX = 2**63 - 1
 """Larger numbers cannot be bound as SQLite integers; rejecting them gives 422, not 500."""
 
+
+def _utf8(value: str) -> str:
+    """Refuse lone surrogates ("\\ud800" in JSON): they cannot be stored or sent back."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
 Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX_LENGTH)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX_LENGTH),
+    AfterValidator(_utf8),
 ]
-Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH)]
+Description = Annotated[
+    str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH), AfterValidator(_utf8)
+]
 TodoId = Annotated[int, Path(ge=1, le=_SQLITE_INT_MAX, description="Todo id.")]
 
 
@@ -44,14 +66,14 @@ class TodoPatch(BaseModel):
     """A partial update: only the fields present are changed.
 
     ``description`` may be set to null to clear it; ``title`` and ``done`` may be left out but
-    not nulled, because a todo always has both.
+    not nulled, because a todo always has both (so the schema does not offer null for them).
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Title | None = None
+    title: Title | SkipJsonSchema[None] = None
     description: Description | None = None
-    done: StrictBool | None = None
+    done: StrictBool | SkipJsonSchema[None] = None
 
     @field_validator("title", "done", mode="before")
     @classmethod
@@ -85,6 +107,10 @@ def get_store(request: Request) -> TodoStore:
 Store = Annotated[TodoStore, Depends(get_store)]
 _WRITE = [Depends(require_write_token)]
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No todo with this id."}}
+_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid bearer token."},
+    503: {"description": "Writes disabled (no API_TOKEN configured) or database unavailable."},
+}
 
 router = APIRouter(prefix="/api/v1/todos", tags=["todos"])
 
@@ -95,7 +121,7 @@ def _found(record: TodoRecord | None) -> Todo:
     return Todo.from_record(record)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, dependencies=_WRITE)
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=_WRITE, responses=_WRITE_ERRORS)
 def create_todo(body: TodoIn, store: Store, request: Request, response: Response) -> Todo:
     """Create a todo; the ``Location`` header gives its URL."""
     todo = Todo.from_record(store.create(body.title, body.description, body.done))
@@ -118,13 +144,13 @@ def get_todo(todo_id: TodoId, store: Store) -> Todo:
     return _found(store.get(todo_id))
 
 
-@router.patch("/{todo_id}", dependencies=_WRITE, responses=_NOT_FOUND)
+@router.patch("/{todo_id}", dependencies=_WRITE, responses=_NOT_FOUND | _WRITE_ERRORS)
 def patch_todo(todo_id: TodoId, body: TodoPatch, store: Store) -> Todo:
     """Change only the fields given in the body."""
     return _found(store.update(todo_id, body.model_dump(exclude_unset=True)))
 
 
-@router.put("/{todo_id}", dependencies=_WRITE, responses=_NOT_FOUND)
+@router.put("/{todo_id}", dependencies=_WRITE, responses=_NOT_FOUND | _WRITE_ERRORS)
 def replace_todo(todo_id: TodoId, body: TodoIn, store: Store) -> Todo:
     """Replace all writable fields; fields left out get their defaults."""
     return _found(store.update(todo_id, body.model_dump()))
@@ -134,7 +160,7 @@ def replace_todo(todo_id: TodoId, body: TodoIn, store: Store) -> Todo:
     "/{todo_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=_WRITE,
-    responses=_NOT_FOUND,
+    responses=_NOT_FOUND | _WRITE_ERRORS,
 )
 def delete_todo(todo_id: TodoId, store: Store) -> None:
     if not store.delete(todo_id):

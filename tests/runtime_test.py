@@ -110,7 +110,8 @@ def test_commands_inside_the_image(app: tuple[container.Container, int], code: s
 # image (base/precompile.txt), or each start recompiles it on the read-only root.
 STARTUP_IMPORTS = """
 import importlib.util, os, sys
-import app.main, app.server, uvicorn, uvicorn.config, uvicorn.server
+import app.main, uvicorn, uvicorn.config, uvicorn.server
+import fastapi_kit_launcher.serve, fastapi_kit_launcher.protocols
 from app.config import load_settings
 config = uvicorn.Config(app.main.create_app(load_settings(os.environ)), proxy_headers=True)
 config.load()

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tools import runfiles
+from kit_lib import runfiles
 
 USAGE = "usage: apply.py MANIFESTS KUBECTL [KUBECTL_ARG...]"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,8 @@ sys.exit(7)
 def _run(*args: str, kubectl: Path | None = None) -> subprocess.CompletedProcess[str]:
     # As the py_binary's launcher does: the workspace root on the path, so `tools` imports.
     root = Path(apply.__file__).parents[2]
-    env = {"PYTHONPATH": str(root), **({"KUBECTL": str(kubectl)} if kubectl else {})}
+    path = os.pathsep.join([str(root), *sys.path])
+    env = {"PYTHONPATH": path, **({"KUBECTL": str(kubectl)} if kubectl else {})}
     return subprocess.run(
         [sys.executable, apply.__file__, *args],
         capture_output=True,

@@ -8,7 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tools import runfiles
+from kit_lib import runfiles
+
 from tools.lint import style
 
 

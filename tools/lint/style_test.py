@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from kit_lib import runfiles
 
-from tools import runfiles
 from tools.lint import style
 
 

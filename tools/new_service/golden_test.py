@@ -1,8 +1,8 @@
 """examples/hello is exactly what `new_service examples/hello hello` writes: no rotting scaffold.
 
-When this fails, either the templates changed (regenerate: delete examples/hello's files and run
-`./bazelw run //tools/new_service -- examples/hello hello`) or examples/hello was edited by hand
-(move the change into tools/new_service/templates/).
+When this fails, either the templates changed (regenerate: delete examples/hello's files and
+run `./bazelw run //tools/new_service -- examples/hello hello --no-relock`) or examples/hello was
+edited by hand (move the change into tools/new_service/templates/).
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def differences(expected: dict[str, str], actual: dict[str, str]) -> list[str]:
 
 def test_examples_hello_is_the_scaffold_output(tmp_path: Path):
     (tmp_path / "MODULE.bazel").touch()
-    assert new_service.main([DIR, NAME, "--root", str(tmp_path)]) == 0
+    (tmp_path / "pyproject.toml").write_text('[tool.uv.workspace]\nmembers = ["examples/*"]\n')
+    assert new_service.main([DIR, NAME, "--root", str(tmp_path), "--no-relock"]) == 0
     generated = _files(tmp_path / DIR)
     assert generated, "the scaffold wrote nothing"
     problems = differences(generated, _files(_workspace() / DIR))

@@ -1,63 +1,139 @@
-"""The scaffold: names checked, files rendered from every template, nothing overwritten."""
+"""The scaffold and the adopt path: files rendered, members added, nothing overwritten."""
 
 from __future__ import annotations
 
 import ast
 import os
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from tools.new_service import new_service
 
+WORKSPACE = '# a comment that stays\n[project]\nname = "root"\n\n[tool.uv.workspace]\nmembers = [\n    "examples/*",\n]\n'
+
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     (tmp_path / "MODULE.bazel").touch()
+    (tmp_path / "pyproject.toml").write_text(WORKSPACE)
     return tmp_path
 
 
+def _run(root: Path, *args: str) -> int:
+    return new_service.main([*args, "--root", str(root), "--no-relock"])
+
+
+def _members(root: Path) -> list[str]:
+    return tomllib.loads((root / "pyproject.toml").read_text())["tool"]["uv"]["workspace"][
+        "members"
+    ]
+
+
 def test_renders_every_template_with_the_values():
-    files = new_service.render("services/billing_api", "billing-api", 9000)
-    templates = {p.name.removesuffix(".tmpl") for p in new_service.TEMPLATES.glob("*.tmpl")}
+    files = new_service.render("services/billing_api", "billing_api", 9000)
+    templates = {
+        p.relative_to(new_service.TEMPLATES).as_posix().removesuffix(".tmpl")
+        for p in new_service.TEMPLATES.rglob("*.tmpl")
+    }
     assert set(files) == templates
-    assert {"BUILD.bazel", "__init__.py", "__main__.py", "main.py", "main_test.py"} <= set(files)
-    assert 'module = "services.billing_api"' in files["BUILD.bazel"]
-    assert 'repository = "localhost:5000/billing-api"' in files["BUILD.bazel"]
+    assert {"BUILD.bazel", "pyproject.toml", "app/main.py", "tests/test_main.py"} <= set(files)
+    assert 'asgi = "app.main:app"' in files["BUILD.bazel"]
+    # uv normalizes the project name; the BUILD file looks the member up by that form.
+    assert 'requirements("billing-api")' in files["BUILD.bazel"]
+    assert tomllib.loads(files["pyproject.toml"])["project"]["name"] == "billing-api"
+    assert 'repository = "localhost:5000/billing_api"' in files["BUILD.bazel"]
     assert "port = 9000" in files["BUILD.bazel"]
-    assert "from services.billing_api.main import app" in files["__main__.py"]
+    assert "app = FastAPI(" in files["app/main.py"]
     for name, text in files.items():
         if name.endswith(".py"):
             ast.parse(text, name)  # every rendered module is valid Python
         assert "${" not in text, name
 
 
-def test_writes_the_files_and_nothing_else(root: Path, capsys: pytest.CaptureFixture[str]):
-    assert new_service.main(["svc/hello", "hello", "--root", str(root)]) == 0
-    written = sorted(p.name for p in (root / "svc/hello").iterdir())
+def test_writes_the_files_and_adds_the_member(root: Path, capsys: pytest.CaptureFixture[str]):
+    assert _run(root, "svc/hello", "hello") == 0
+    written = sorted(
+        p.relative_to(root / "svc/hello").as_posix()
+        for p in (root / "svc/hello").rglob("*")
+        if p.is_file()
+    )
     assert written == sorted(new_service.render("svc/hello", "hello"))
     assert sorted(p.name for p in (root / "svc").iterdir()) == ["hello"]  # no staging left
     assert (root / "svc/hello").stat().st_mode & 0o777 == 0o755
-    assert "wrote svc/hello/BUILD.bazel" in capsys.readouterr().out
+    assert _members(root) == ["examples/*", "svc/hello"]
+    assert (root / "pyproject.toml").read_text().startswith("# a comment that stays\n")
+    out = capsys.readouterr().out
+    assert "wrote svc/hello/BUILD.bazel" in out and "added svc/hello" in out
 
 
-def test_adds_files_to_an_existing_directory(root: Path):
-    (root / "svc").mkdir()
-    (root / "svc/README.md").write_text("keep me\n")
-    assert new_service.main(["svc", "svc", "--root", str(root)]) == 0
-    assert (root / "svc/README.md").read_text() == "keep me\n"
-    assert (root / "svc/main.py").is_file()
-    assert not [p for p in root.iterdir() if p.name.startswith(".svc.new-")]
+def test_a_member_glob_already_covers_it(root: Path):
+    assert _run(root, "examples/one", "one") == 0
+    assert _members(root) == ["examples/*"]
 
 
 def test_refuses_to_overwrite(root: Path, capsys: pytest.CaptureFixture[str]):
-    (root / "svc").mkdir()
-    (root / "svc/main.py").write_text("mine\n")
-    assert new_service.main(["svc", "svc", "--root", str(root)]) == 1
+    (root / "svc/app").mkdir(parents=True)
+    (root / "svc/app/main.py").write_text("mine\n")
+    assert _run(root, "svc", "svc") == 1
     err = capsys.readouterr().err
-    assert err == "error: svc/main.py already exists; not overwriting anything\n"
-    assert (root / "svc/main.py").read_text() == "mine\n"
-    assert sorted(p.name for p in (root / "svc").iterdir()) == ["main.py"]
+    assert err == "error: svc/app/main.py already exists; not overwriting anything\n"
+    assert (root / "svc/app/main.py").read_text() == "mine\n"
+    assert _members(root) == ["examples/*"]
+
+
+def _project(
+    root: Path, directory: str, main: str = "from fastapi import FastAPI\n\napp = FastAPI()\n"
+) -> Path:
+    target = root / directory
+    (target / "app").mkdir(parents=True)
+    (target / "pyproject.toml").write_text(
+        '[project]\nname = "Their_Api"\ndependencies = ["fastapi"]\n'
+    )
+    (target / "app/__init__.py").write_text("")
+    (target / "app/main.py").write_text(main)
+    return target
+
+
+def test_adopt_writes_only_the_build_file(root: Path, capsys: pytest.CaptureFixture[str]):
+    target = _project(root, "theirs")
+    (target / "uv.lock").write_text("version = 1\n")
+    before = {p: p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    assert _run(root, "adopt", "theirs") == 0
+    after = {p: p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    assert {p.name for p in set(after) - set(before)} == {"BUILD.bazel"}
+    assert all(after[p] == data for p, data in before.items())  # their files untouched
+    build = (target / "BUILD.bazel").read_text()
+    assert 'asgi = "app.main:app"' in build and 'requirements("their-api")' in build
+    assert build.count("fastapi_image(") == 1
+    assert _members(root) == ["examples/*", "theirs"]
+    assert "uv.lock is not read" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("main", "args", "message"),
+    [
+        ("application = make()\n", [], "no `app = FastAPI(...)` in app/main.py; give --asgi"),
+        ("app = FastAPI()\n", ["--asgi", "app.main"], "--asgi must be pkg.module:attr"),
+        ("app = FastAPI()\n", ["--asgi", "nope.main:app"], "no nope/ or nope.py"),
+    ],
+)
+def test_adopt_errors_are_one_line(
+    root: Path, capsys: pytest.CaptureFixture[str], main: str, args: list[str], message: str
+):
+    _project(root, "theirs", main)
+    assert _run(root, "adopt", "theirs", *args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+    assert not (root / "theirs/BUILD.bazel").exists()
+    assert _members(root) == ["examples/*"]
+
+
+def test_adopt_needs_a_pyproject(root: Path, capsys: pytest.CaptureFixture[str]):
+    (root / "bare").mkdir()
+    assert _run(root, "adopt", "bare") == 1
+    assert "no pyproject.toml" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -65,11 +141,8 @@ def test_refuses_to_overwrite(root: Path, capsys: pytest.CaptureFixture[str]):
     [
         ("../out", "x", "relative path inside the workspace"),
         ("/abs", "x", "relative path inside the workspace"),
-        ("svc/my-app", "x", "'my-app' is not a Python package name"),
-        ("svc/class", "x", "'class' is not a Python package name"),
+        ("svc/my app", "x", "'my app' is not a usable folder name"),
         ("svc//x", "x", "relative path inside the workspace"),
-        ("fastapi/x", "x", "would shadow"),
-        ("email", "x", "would shadow"),
         ("svc", "Bad_Name", "name must be lower-case"),
         ("svc", "a--", "name must be lower-case"),
     ],
@@ -77,18 +150,18 @@ def test_refuses_to_overwrite(root: Path, capsys: pytest.CaptureFixture[str]):
 def test_bad_arguments_fail_with_one_line(
     root: Path, capsys: pytest.CaptureFixture[str], directory: str, name: str, message: str
 ):
-    assert new_service.main([directory, name, "--root", str(root)]) == 1
+    assert _run(root, directory, name) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
-    assert sorted(p.name for p in root.iterdir()) == ["MODULE.bazel"]
+    assert sorted(p.name for p in root.iterdir()) == ["MODULE.bazel", "pyproject.toml"]
 
 
 def test_needs_a_workspace(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch):
     monkeypatch.delenv("BUILD_WORKSPACE_DIRECTORY", raising=False)
-    assert new_service.main(["svc", "svc"]) == 1
+    assert new_service.main(["svc", "svc", "--no-relock"]) == 1
     assert "no workspace" in capsys.readouterr().err
     monkeypatch.setenv("BUILD_WORKSPACE_DIRECTORY", str(tmp_path))
-    assert new_service.main(["svc", "svc"]) == 1
+    assert new_service.main(["svc", "svc", "--no-relock"]) == 1
     assert "not a Bazel workspace" in capsys.readouterr().err
     assert not os.listdir(tmp_path)
 

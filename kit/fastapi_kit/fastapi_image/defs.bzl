@@ -6,8 +6,8 @@ Example (see examples/hello, or write a new service with `./bazelw run //tools/n
 
     fastapi_image(
         name = "image",
-        app = ":app",                       # py_library with <module>/__main__.py
-        module = "examples.hello",          # run as `python -m examples.hello`
+        app = ":app",                       # py_library of the project (imports = ["."])
+        asgi = "app.main:app",              # served by the kit's launcher
         repository = "localhost:5000/hello",
         healthcheck = http_healthcheck(),
     )
@@ -30,11 +30,18 @@ Targets, where STEM is "" for `name = "image"`, "hello_" for "hello_image", else
 
 So `name = "image"` gives :image, :load, :push, :run, :image_info, :venv_layer, :app_layer.
 
-The image: the base layer, the venv layer, the app layer (least-changing first, so an app change
-moves only the last layer); entrypoint `/opt/venv/bin/python -m <module>` in exec form (the
-server is PID 1 and gets SIGTERM itself); user 65532:65532; workdir /app; the port exposed;
-PATH, PYTHONUNBUFFERED, PYTHONDONTWRITEBYTECODE, LANG, SSL_CERT_FILE, HOST=0.0.0.0 and PORT set.
-The app must serve on $HOST:$PORT and exit 0 on SIGTERM.
+The image: the base layer, the venv layer (the app's locked wheels plus the kit's launcher),
+the app layer (least-changing first, so an app change moves only the last layer); user
+65532:65532; workdir /app; the port exposed; PATH, PYTHONUNBUFFERED, PYTHONDONTWRITEBYTECODE,
+LANG, SSL_CERT_FILE, HOST=0.0.0.0 and PORT set. The entrypoint, in exec form (the server is PID 1
+and gets SIGTERM itself), is either
+
+- with `asgi = "pkg.module:app"`: `/opt/venv/bin/python -m fastapi_kit_launcher pkg.module:app`,
+  the kit's production launcher (uvicorn with settings from the environment and `_FILE`
+  secrets, a body limit, a header limit and a request deadline; see
+  @fastapi_kit//launcher), or
+- with `module = "pkg"`: `/opt/venv/bin/python -m pkg`, for apps that run their own server
+  (which must serve on $HOST:$PORT and exit 0 on SIGTERM).
 """
 
 load("@container_structure_test//:defs.bzl", "container_structure_test")
@@ -61,6 +68,25 @@ HEALTHCHECK_TIMINGS = {
 }
 
 _RUNTIME_TEST = Label("//fastapi_image/private:runtime_test.py")
+_LAUNCHER = Label("//launcher")
+
+# The launcher's settings (@fastapi_kit//launcher), which STEMrun passes through by default.
+LAUNCHER_SETTINGS = [
+    "PORT",
+    "HOST",
+    "WEB_CONCURRENCY",
+    "LOG_LEVEL",
+    "ACCESS_LOG",
+    "FORWARDED_ALLOW_IPS",
+    "TIMEOUT_KEEP_ALIVE",
+    "TIMEOUT_GRACEFUL_SHUTDOWN",
+    "TIMEOUT_REQUEST",
+    "LIMIT_CONCURRENCY",
+    "MAX_BODY_SIZE",
+    "MAX_HEADER_SIZE",
+    "LOOP",
+    "HTTP",
+]
 
 def http_healthcheck(path = "/health", timeout = 3):
     """A healthcheck command for apps without one: GET 127.0.0.1:$PORT<path>, exit 0 on 2xx.
@@ -104,8 +130,10 @@ def _healthcheck(healthcheck):
 def fastapi_image(
         name,
         app,
-        module,
         repository,
+        asgi = None,
+        factory = False,
+        module = None,
         port = 8000,
         base = Label("//distroless:base_layer"),
         build_info = None,
@@ -119,7 +147,7 @@ def fastapi_image(
         structure_test_configs = [],
         runtime_test = True,
         runtime_test_env = {},
-        run_env_passthrough = ["PORT", "HOST"],
+        run_env_passthrough = None,
         visibility = None,
         testonly = None,
         tags = None):
@@ -127,13 +155,18 @@ def fastapi_image(
 
     Args:
       name: The image target; the companion targets are named after it (see the file doc).
-      app: The app's py_library. Its third-party deps go to the venv layer, its own files
-        (paths relative to its repository's root) under /app.
-      module: The module the image runs with `python -m`, e.g. "app" or "examples.hello". The
-        app must contain `<module path>/__main__.py` or `<module path>.py` (checked when
-        analysing the structure config).
+      app: The app's py_library. Its third-party deps go to the venv layer, its own files under
+        /app at their paths below their `imports` root (so a project laid out as `app/...`
+        with `imports = ["."]` imports as `app`), data files included.
       repository: HOST[:PORT]/NAME that STEMpush pushes to (replaceable with `-r` at run time).
         NAME's last component also gives the default repo tag and title label.
+      asgi: "pkg.module:attr": the ASGI app the kit's launcher serves (the usual choice). The
+        app must contain pkg/module.py or pkg/module/__init__.py, and its closure uvicorn
+        (checked when analysing the structure config and by the structure test).
+      factory: With `asgi`: attr is a function that returns the app (uvicorn's --factory).
+      module: Instead of `asgi`: the module the image runs with `python -m`, for apps with
+        their own server; the app must contain `<module path>/__main__.py` or
+        `<module path>.py`.
       port: TCP port the app listens on: set as PORT, exposed, and the one `docker run -p`
         maps. The runtime test overrides PORT with a free port.
       base: The base layer: a tar with Python at /usr/bin/python3.13 and the nonroot user.
@@ -159,7 +192,8 @@ def fastapi_image(
       runtime_test_env: Extra environment for the container in the runtime test (e.g. settings
         the app needs to start).
       run_env_passthrough: Names STEMrun passes from your environment into the container (each
-        also as NAME_FILE, mounted as a secret). `-e NAME=VALUE` and `--env-file FILE` pass any
+        also as NAME_FILE, mounted as a secret). Default: LAUNCHER_SETTINGS with `asgi`,
+        ["PORT", "HOST"] with `module`. `-e NAME=VALUE` and `--env-file FILE` pass any
         other setting; `-- COMMAND...` runs a one-shot command instead of the entrypoint.
       visibility: Visibility of every target.
       testonly: Passed to every target.
@@ -169,15 +203,23 @@ def fastapi_image(
     stem = _stem(name)
     common = {"tags": tags, "testonly": testonly, "visibility": visibility}
     image = ":" + name
-    entrypoint = [PYTHON, "-m", module]
+    if asgi:
+        entrypoint = [PYTHON, "-m", "fastapi_kit_launcher"] + (["--factory"] if factory else []) + [asgi]
+    else:
+        entrypoint = [PYTHON, "-m", module or ""]
+    if run_env_passthrough == None:
+        run_env_passthrough = LAUNCHER_SETTINGS if asgi else ["PORT", "HOST"]
 
     # Every argument is checked here, at analysis time: the image's entrypoint comes from it.
     fastapi_image_args(
         name = name + "_args",
+        asgi = asgi or "",
+        entrypoint = entrypoint,
         env_keys = sorted(env.keys()),
+        factory = factory,
         health_path = health_path,
         healthcheck_type = type(healthcheck),
-        module = module,
+        module = module or "",
         port = port,
         python = PYTHON,
         repository = repository,
@@ -205,6 +247,7 @@ def fastapi_image(
     py_venv_layer(
         name = stem + "venv_layer",
         deps = [app],
+        site_libs = [_LAUNCHER] if asgi else [],
         **common
     )
     py_app_layer(
@@ -285,10 +328,11 @@ def fastapi_image(
     fastapi_structure_config(
         name = name + "_structure_config",
         app = app,
+        asgi = asgi or "",
         entrypoint = entrypoint,
         env = image_env,
         labels = metadata,
-        module = module,
+        module = module or "",
         port = port,
         user = USER,
         workdir = WORKDIR,

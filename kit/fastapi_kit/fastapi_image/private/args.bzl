@@ -7,11 +7,25 @@ fails `bazel build` of the image with one line, and each check can be tested wit
 def _fail(message):
     fail("fastapi_image: " + message)
 
-def _fastapi_image_args_impl(ctx):
-    module = ctx.attr.module
-    for part in module.split("."):
+def _dotted(name):
+    """Whether `name` is a dotted Python name like "app" or "app.main"."""
+    for part in name.split("."):
         if not part or part[0].isdigit() or not part.replace("_", "a").isalnum():
-            _fail("module must be a dotted Python name like \"app\" or \"services.hello\", got %r" % module)
+            return False
+    return True
+
+def _fastapi_image_args_impl(ctx):
+    module, asgi = ctx.attr.module, ctx.attr.asgi
+    if bool(module) == bool(asgi):
+        _fail("give exactly one of asgi = \"pkg.module:app\" (the kit's launcher) or module = \"pkg\" (your own server)")
+    if asgi:
+        mod, _, attr = asgi.partition(":")
+        if not _dotted(mod) or not _dotted(attr):
+            _fail("asgi must be \"pkg.module:attr\" like \"app.main:app\", got %r" % asgi)
+    elif not _dotted(module):
+        _fail("module must be a dotted Python name like \"app\" or \"services.hello\", got %r" % module)
+    if ctx.attr.factory and not asgi:
+        _fail("factory = True needs asgi = \"pkg.module:create_app\"")
     if ctx.attr.port < 1 or ctx.attr.port > 65535:
         _fail("port must be in 1..65535, got %d" % ctx.attr.port)
     if "PORT" in ctx.attr.env_keys:
@@ -24,17 +38,20 @@ def _fastapi_image_args_impl(ctx):
     if ctx.attr.healthcheck_type not in ("NoneType", "list", "dict"):
         _fail("healthcheck must be None, a command list or a dict, got a %s" % ctx.attr.healthcheck_type)
     out = ctx.actions.declare_file(ctx.label.name + ".entrypoint.txt")
-    ctx.actions.write(out, ",".join([ctx.attr.python, "-m", module]) + "\n")
+    ctx.actions.write(out, ",".join(ctx.attr.entrypoint) + "\n")
     return [DefaultInfo(files = depset([out]))]
 
 fastapi_image_args = rule(
     doc = "Checks fastapi_image's arguments; writes the entrypoint in rules_oci's file form.",
     implementation = _fastapi_image_args_impl,
     attrs = {
+        "asgi": attr.string(doc = "The app the launcher serves, \"pkg.module:attr\", or \"\"."),
+        "entrypoint": attr.string_list(doc = "The image's entrypoint.", mandatory = True),
+        "factory": attr.bool(doc = "Whether `asgi` names a factory."),
         "env_keys": attr.string_list(doc = "The keys of the macro's `env`."),
         "health_path": attr.string(doc = "The runtime test's probe path.", mandatory = True),
         "healthcheck_type": attr.string(doc = "type() of the macro's `healthcheck`.", mandatory = True),
-        "module": attr.string(doc = "The module run with `python -m`.", mandatory = True),
+        "module": attr.string(doc = "The module run with `python -m`, or \"\"."),
         "port": attr.int(doc = "The port the app serves on.", mandatory = True),
         "python": attr.string(doc = "The venv's interpreter in the image.", mandatory = True),
         "repository": attr.string(doc = "Where :push pushes to.", mandatory = True),

@@ -4,6 +4,8 @@ It is written at analysis time from the same values the image is built from, so 
 drift from the image; a mistake in the macro (or in oci_image) shows up as a failing test.
 """
 
+load("//pyimage/private:paths.bzl", "own_files")
+
 # Shells and shell-like tools that a distroless image must not have (they would let an attacker
 # who gets code execution run arbitrary commands, and `CMD-SHELL` healthchecks would silently work).
 _SHELLS = [
@@ -17,27 +19,27 @@ _SHELLS = [
 ]
 
 def _module_file(ctx):
-    """The app's file that `python -m <module>` runs, relative to the app prefix."""
-    base = ctx.attr.module.replace(".", "/")
-    candidates = [base + "/__main__.py", base + ".py"]
-
-    # An app from another module has its files at ../<repo>/... in the runfiles.
-    repo = ctx.attr.app.label.workspace_name
-    own = "../%s/" % repo if repo else ""
-    short_paths = {
-        f.short_path[len(own):]: True
-        for f in ctx.attr.app[DefaultInfo].default_runfiles.files.to_list()
-        if f.short_path.startswith(own) and (own or not f.short_path.startswith("../"))
-    }
+    """The app's file that the entrypoint imports or runs, relative to the app prefix."""
+    if ctx.attr.asgi:
+        module = ctx.attr.asgi.partition(":")[0]
+        base = module.replace(".", "/")
+        candidates = [base + ".py", base + "/__init__.py"]
+        what = "the launcher could not import %s" % ctx.attr.asgi
+    else:
+        module = ctx.attr.module
+        base = module.replace(".", "/")
+        candidates = [base + "/__main__.py", base + ".py"]
+        what = "`python -m %s` would fail in the image" % module
+    in_image = own_files(ctx.attr.app, ctx.workspace_name)
     for candidate in candidates:
-        if candidate in short_paths:
+        if candidate in in_image:
             return candidate
-    fail("module %r: %s has neither %s nor %s; `python -m %s` would fail in the image" % (
-        ctx.attr.module,
+    fail("%s: %s has neither %s nor %s (paths below its imports root); %s" % (
+        module,
         ctx.attr.app.label,
         candidates[0],
         candidates[1],
-        ctx.attr.module,
+        what,
     ))
 
 def _exists(name, path, should_exist = True):
@@ -76,11 +78,14 @@ def _structure_config_impl(ctx):
             _exists("venv python", venv + "/bin/python"),
             _exists("pyvenv.cfg", venv + "/pyvenv.cfg"),
             _exists("app on the venv's sys.path", site + "/_app.pth"),
-            _exists("python -m " + ctx.attr.module, ctx.attr.workdir + "/" + module_file),
+            _exists("the app's entry module", ctx.attr.workdir + "/" + module_file),
             _exists("no pip in the venv", venv + "/bin/pip", False),
             _exists("no pip3 in the venv", venv + "/bin/pip3", False),
             _exists("no pip in site-packages", site + "/pip", False),
-        ] + [_exists("no shell " + shell, shell, False) for shell in _SHELLS],
+        ] + [_exists("no shell " + shell, shell, False) for shell in _SHELLS] + ([
+            _exists("the kit's launcher", site + "/fastapi_kit_launcher/serve.py"),
+            _exists("uvicorn, which the launcher runs (add it to the app's dependencies)", site + "/uvicorn/__init__.py"),
+        ] if ctx.attr.asgi else []),
         "fileContentTests": [
             {
                 "name": "venv isolated from the system site-packages",
@@ -119,10 +124,11 @@ file for `python -m <module>`.""",
             doc = "The app's py_library; its runfiles must hold the module's file.",
             mandatory = True,
         ),
+        "asgi": attr.string(doc = "The launcher's \"pkg.module:attr\", or \"\" with `module`."),
         "entrypoint": attr.string_list(doc = "The image's exec-form entrypoint.", mandatory = True),
         "env": attr.string_dict(doc = "The image's environment, as given to oci_image."),
         "labels": attr.string_dict(doc = "The image's labels, as given to oci_image."),
-        "module": attr.string(doc = "The module run with `python -m`.", mandatory = True),
+        "module": attr.string(doc = "The module run with `python -m`, or \"\" with `asgi`."),
         "port": attr.int(doc = "The exposed TCP port.", mandatory = True),
         "python_version": attr.string(
             default = "3.13",

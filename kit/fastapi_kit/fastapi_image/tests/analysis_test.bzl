@@ -42,6 +42,21 @@ def fastapi_kit_analysis_tests(name):
     image("string_healthcheck", healthcheck = "curl localhost")
     case("string_healthcheck_args", "healthcheck must be None, a command list or a dict, got a string")
 
+    image("both_entry_forms", asgi = "kit_testapp.main:app")
+    case("both_entry_forms_args", "give exactly one of asgi = \"pkg.module:app\"")
+
+    image("no_entry_form", module = None)
+    case("no_entry_form_args", "give exactly one of asgi = \"pkg.module:app\"")
+
+    image("bad_asgi", asgi = "kit_testapp.main", module = None)
+    case("bad_asgi_args", "asgi must be \"pkg.module:attr\" like \"app.main:app\", got \"kit_testapp.main\"")
+
+    image("factory_without_asgi", factory = True)
+    case("factory_without_asgi_args", "factory = True needs asgi")
+
+    image("missing_asgi_module", asgi = "kit_testapp.nope:app", module = None)
+    case("missing_asgi_module_structure_config", "has neither kit_testapp/nope.py nor kit_testapp/nope/__init__.py")
+
     image("missing_module", module = "kit_testapp.nope")
     case("missing_module_structure_config", "has neither kit_testapp/nope/__main__.py nor kit_testapp/nope.py")
 

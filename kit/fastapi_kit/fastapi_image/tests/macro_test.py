@@ -37,6 +37,16 @@ def _layer_names(image: layout.Image, index: int) -> set[str]:
         return set(tar.getnames())
 
 
+def test_reference_is_served_by_the_launcher(reference: layout.Image):
+    config = reference.config["config"]
+    assert config["Entrypoint"] == [
+        "/opt/venv/bin/python",
+        "-m",
+        "fastapi_kit_launcher",
+        "kit_testapp.main:app",
+    ]
+
+
 def test_process(custom: layout.Image):
     config = custom.config["config"]
     assert config["Entrypoint"] == ["/opt/venv/bin/python", "-m", "kit_testapp"]
@@ -82,11 +92,17 @@ def test_labels_over_defaults_also_as_annotations(custom: layout.Image):
 
 def test_layers_base_venv_app(custom: layout.Image, reference: layout.Image):
     assert len(custom.layers) == 3
-    # Same base and same app deps as the reference: all three layers are shared blobs, and the
-    # app from another module lands under /app by its own package name.
-    assert [layer["digest"] for layer in custom.layers] == [
-        layer["digest"] for layer in reference.layers
-    ]
+    # Same base and same app as the reference: those layers are shared blobs, and the app from
+    # another module lands under /app by its own package name. The venv differs by the
+    # launcher alone: the reference (asgi =) has it, the custom image (module =) does not.
+    digests = [layer["digest"] for layer in custom.layers]
+    assert digests[0::2] == [layer["digest"] for layer in reference.layers][0::2]
+    site = "opt/venv/lib/python3.13/site-packages/"
+    launcher = {
+        n for n in _layer_names(reference, 1) if n.startswith(site + "fastapi_kit_launcher")
+    }
+    assert site + "fastapi_kit_launcher/serve.py" in launcher
+    assert _layer_names(reference, 1) - launcher == _layer_names(custom, 1)
     names = _layer_names(custom, 2)
     assert "app/kit_testapp/__main__.py" in names
     assert not [n for n in names if "fastapi_kit" in n]

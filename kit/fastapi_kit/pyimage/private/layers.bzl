@@ -1,19 +1,19 @@
 """Rules that split a Python target into a venv layer and an app layer."""
 
-def _manifest(ctx, files):
-    manifest = ctx.actions.declare_file(ctx.label.name + ".manifest.json")
-    ctx.actions.write(manifest, json.encode([
-        {"path": f.path, "short_path": f.short_path}
-        for f in sorted(files.to_list(), key = lambda f: f.short_path)
-    ]))
-    return manifest
+load(":paths.bzl", "own_files")
 
-def _layer_impl(ctx, kind, prefix, extra_args):
-    files = depset(transitive = [
-        dep[DefaultInfo].default_runfiles.files
-        for dep in ctx.attr.deps
-    ])
-    manifest = _manifest(ctx, files)
+def _entries(files, placed):
+    """Manifest entries: third-party files by runfiles path, placed files with their `dest`."""
+    entries = [{"path": f.path, "short_path": f.short_path} for f in files]
+    entries += [
+        {"dest": dest, "path": f.path, "short_path": f.short_path}
+        for dest, f in placed.items()
+    ]
+    return sorted(entries, key = lambda e: (e.get("dest", ""), e["short_path"]))
+
+def _layer_impl(ctx, kind, prefix, extra_args, entries, files):
+    manifest = ctx.actions.declare_file(ctx.label.name + ".manifest.json")
+    ctx.actions.write(manifest, json.encode(entries))
     out = ctx.actions.declare_file(ctx.label.name + (".tar.gz" if ctx.attr.compress else ".tar"))
     args = ctx.actions.args()
     args.add(kind)
@@ -41,18 +41,29 @@ def _layer_impl(ctx, kind, prefix, extra_args):
     return [DefaultInfo(files = depset([out]))]
 
 def _venv_impl(ctx):
-    return _layer_impl(ctx, "venv", ctx.attr.prefix, [])
+    files = depset(transitive = [
+        dep[DefaultInfo].default_runfiles.files
+        for dep in ctx.attr.deps + ctx.attr.site_libs
+    ])
+
+    # Third-party files are recognised by their site-packages/ path; site_libs' own files are
+    # placed in site-packages as their import root says.
+    third_party = [f for f in files.to_list() if f.short_path.startswith("../") and "/site-packages/" in f.short_path]
+    placed = {}
+    for lib in ctx.attr.site_libs:
+        placed.update(own_files(lib, ctx.workspace_name))
+    inputs = depset(third_party + placed.values())
+    return _layer_impl(ctx, "venv", ctx.attr.prefix, [], _entries(third_party, placed), inputs)
 
 def _app_impl(ctx):
-    extra = ["--venv", ctx.attr.venv]
     repos = {dep.label.workspace_name: True for dep in ctx.attr.deps}
     if len(repos) != 1:
         fail("py_app_layer: deps come from several repositories %s; give one app" % sorted(repos))
-    repo = repos.keys()[0]
-    if repo:
-        # An app defined in another module: its files are ../<repo>/... in the runfiles.
-        extra += ["--first-party", "../%s/" % repo]
-    return _layer_impl(ctx, "app", ctx.attr.prefix, extra)
+    placed = {}
+    for dep in ctx.attr.deps:
+        placed.update(own_files(dep, ctx.workspace_name))
+    files = depset(placed.values())
+    return _layer_impl(ctx, "app", ctx.attr.prefix, ["--venv", ctx.attr.venv], _entries([], placed), files)
 
 _COMMON = {
     "compress": attr.bool(
@@ -87,7 +98,8 @@ py_venv_layer = rule(
     doc = """A layer with a real venv of the deps' third-party packages.
 
 Holds only what rules_python installed for the deps' transitive closure (the runtime set), as
-`<prefix>/lib/pythonX.Y/site-packages`, with `pyvenv.cfg` and `bin/python` -> the interpreter.""",
+`<prefix>/lib/pythonX.Y/site-packages`, with `pyvenv.cfg` and `bin/python` -> the interpreter.
+First-party files are never inputs: an app change does not rebuild this layer.""",
     implementation = _venv_impl,
     attrs = dict(
         _COMMON,
@@ -100,6 +112,10 @@ Holds only what rules_python installed for the deps' transitive closure (the run
             default = "/opt/venv",
             doc = "Where the venv lives in the image.",
         ),
+        site_libs = attr.label_list(
+            doc = "First-party Python libraries installed into site-packages as if they were " +
+                  "wheels (the kit's launcher), at their paths below their import root.",
+        ),
         strip = attr.bool(
             default = True,
             doc = "Strip debug info from native extensions (binutils' `strip --strip-debug`).",
@@ -108,9 +124,12 @@ Holds only what rules_python installed for the deps' transitive closure (the run
 )
 
 py_app_layer = rule(
-    doc = """A layer with the deps' first-party files under `prefix`.
+    doc = """A layer with the deps' first-party files under `prefix`, relative to their import root.
 
-Adds a `.pth` file to the venv's site-packages so `prefix` is on sys.path: `python -m app`
+A file under a py_library's `imports` root lands at its path below that root (so
+`examples/notes/app/main.py` with `imports = ["."]` is `<prefix>/app/main.py` and imports as
+`app.main`); data files (templates, alembic.ini, migrations) come along the same way. A .py file
+that does not compile fails the build, naming the file and line. Adds a `.pth` file to the venv's site-packages so `prefix` is on sys.path: `python -m app`
 works from any working directory.""",
     implementation = _app_impl,
     attrs = dict(

@@ -24,7 +24,10 @@ SITE = "site-packages/"
 
 
 def venv_entries(files: list[dict[str, str]], prefix: str, python: str, version: str) -> list:
-    """Entries for a venv at `prefix` whose site-packages hold the third-party files."""
+    """Entries for a venv at `prefix` whose site-packages hold the third-party files.
+
+    Files with a `dest` (first-party libraries installed like wheels) go to `site/<dest>`.
+    """
     major_minor = ".".join(version.split(".")[:2])
     site = f"{prefix}/lib/python{major_minor}/site-packages"
     cfg = f"home = {Path(python).parent!s}\ninclude-system-site-packages = false\n"
@@ -40,37 +43,33 @@ def venv_entries(files: list[dict[str, str]], prefix: str, python: str, version:
     seen: dict[str, str] = {}
     for f in files:
         rel = f["short_path"]
-        if not rel.startswith("../") or SITE not in rel:
+        if "dest" in f:
+            dest = f["dest"]
+        elif rel.startswith("../") and SITE in rel:
+            dest = rel.split(SITE, 1)[1]
+        else:
             continue
-        dest = rel.split(SITE, 1)[1]
         if dest == "__init__.py":
             continue  # rules_python's own marker in each wheel repo, not wheel content
         if dest in seen:
             if Path(seen[dest]).read_bytes() != Path(f["path"]).read_bytes():
-                raise SystemExit(f"error: two wheels provide different site-packages/{dest}")
+                raise SystemExit(f"error: two packages provide different site-packages/{dest}")
             continue
         seen[dest] = f["path"]
         entries.append(_file(f["path"], f"{site}/{dest}"))
     return entries
 
 
-def app_entries(files: list[dict[str, str]], prefix: str, site: str, first_party: str = "") -> list:
-    """Entries for first-party files under `prefix`, plus a .pth putting it on sys.path.
+def app_entries(files: list[dict[str, str]], prefix: str, site: str) -> list:
+    """Entries for first-party files at `prefix/<dest>`, plus a .pth putting `prefix` on sys.path.
 
-    First-party files are those of the app's own repository: the main one (short paths without
-    `../`), or `first_party` (e.g. `../my_module~/`) for an app defined in another module, whose
-    prefix is dropped so its packages import by their own names.
+    Each file's `dest` (its path below its import root) is computed at analysis time from the
+    targets' PyInfo (pyimage/private/paths.bzl).
     """
     entries = [tarball.Entry(f"{site}/_app.pth", data=f"{prefix}\n".encode())]
     for f in files:
-        rel = f["short_path"]
-        if first_party:
-            if not rel.startswith(first_party):
-                continue
-            rel = rel[len(first_party) :]
-        elif rel.startswith("../"):
-            continue
-        entries.append(_file(f["path"], f"{prefix}/{rel}"))
+        if "dest" in f:  # (third-party files have none: they belong to the venv)
+            entries.append(_file(f["path"], f"{prefix}/{f['dest']}"))
     return entries
 
 
@@ -79,10 +78,12 @@ def _file(src: str, dest: str) -> tarball.Entry:
     return tarball.Entry(dest, tarball.FILE, mode, source=src)
 
 
-def compile_pycs(entries: list, tmp: Path) -> list:
+def compile_pycs(entries: list, tmp: Path, strict: bool = False) -> list:
     """Add an unchecked-hash .pyc beside every .py: stable bytes, never re-validated at run time.
 
-    `dfile` is the in-image path, so tracebacks name the file where it really is.
+    `dfile` is the in-image path, so tracebacks name the file where it really is. With `strict`
+    (first-party code), a file that does not compile is an error naming its file and line: the
+    container would crash on it at import.
     """
     out = list(entries)
     for i, entry in enumerate(entries):
@@ -100,11 +101,25 @@ def compile_pycs(entries: list, tmp: Path) -> list:
                 invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
             )
         except py_compile.PyCompileError as err:
+            if strict:
+                raise LayerBuildError(_compile_error(entry.source, err)) from None
             # A wheel may ship files that are not meant to be imported (templates, py2 code).
             print(f"warning: not compiled: {entry.path}: {err.msg.splitlines()[-1]}")
             continue
         out.append(tarball.Entry(str(pyc_path), tarball.FILE, 0o644, source=str(cfile)))
     return out
+
+
+class LayerBuildError(Exception):
+    """A one-line reason the layer cannot be built."""
+
+
+def _compile_error(source: str, err: py_compile.PyCompileError) -> str:
+    exc = err.exc_value
+    if isinstance(exc, SyntaxError):
+        where = f"{source}:{exc.lineno}" if exc.lineno else source
+        return f"{where}: {type(exc).__name__}: {exc.msg}"
+    return f"{source}: {err.msg.strip().splitlines()[-1]}"
 
 
 def drop(entries: list, patterns: list[str]) -> list:
@@ -155,7 +170,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compile", action="store_true", help="add .pyc files")
     parser.add_argument("--strip", action="store_true", help="strip debug info from .so files")
     parser.add_argument("--exclude", action="append", default=[], help="glob of files to leave out")
-    parser.add_argument("--first-party", default="", help="app layer: ../REPO/ of an app elsewhere")
     parser.add_argument("--gzip", action="store_true", help="write a gzipped tar")
     args = parser.parse_args(argv)
     files = json.loads(Path(args.manifest).read_text())
@@ -164,13 +178,17 @@ def main(argv: list[str] | None = None) -> int:
     else:
         major_minor = ".".join(args.python_version.split(".")[:2])
         site = f"{args.venv}/lib/python{major_minor}/site-packages"
-        entries = app_entries(files, args.prefix, site, args.first_party)
+        entries = app_entries(files, args.prefix, site)
     with tempfile.TemporaryDirectory() as tmp:
         entries = drop(entries, args.exclude)
         if args.strip:
             entries = strip_debug(entries, Path(tmp))
         if args.compile:
-            entries = compile_pycs(entries, Path(tmp))
+            try:
+                entries = compile_pycs(entries, Path(tmp), strict=args.kind == "app")
+            except LayerBuildError as err:
+                print(f"error: {err}", file=sys.stderr)
+                return 1
         try:
             if args.gzip:
                 plain = Path(tmp) / "layer.tar"

@@ -12,25 +12,32 @@ import pytest
 from pyimage.private import layers
 
 
-def _files(tmp_path: Path) -> list[dict[str, str]]:
+def _files(tmp_path: Path, app_main: str) -> list[dict[str, str]]:
     spec = {
         "../rules_python~~pip~pypi_fastapi/site-packages/fastapi/__init__.py": "X = 1\n",
         "../rules_python~~pip~pypi_fastapi/site-packages/fastapi-1.0.dist-info/METADATA": "m\n",
         "../rules_python~~pip~pypi_fastapi/BUILD.bazel": "not shipped\n",
-        "app/__init__.py": "Y = 2\n",
-        "app/main.py": "def f(:\n",  # a syntax error: must not stop the build
+        # A wheel's file that does not compile (a template, say) must not stop the build.
+        "../rules_python~~pip~pypi_fastapi/site-packages/fastapi/tmpl.py": "def f(:\n",
     }
+    own = {"app/__init__.py": "Y = 2\n", "app/main.py": app_main, "alembic.ini": "[alembic]\n"}
     out = []
     for i, (short_path, text) in enumerate(spec.items()):
         src = tmp_path / f"src{i}"
         src.write_text(text)
         out.append({"path": str(src), "short_path": short_path})
+    for i, (dest, text) in enumerate(own.items()):
+        src = tmp_path / f"own{i}"
+        src.write_text(text)
+        out.append({"path": str(src), "short_path": f"svc/{dest}", "dest": dest})
     return out
 
 
-def _build(tmp_path: Path, kind: str, prefix: str, name: str) -> dict[str, tarfile.TarInfo]:
+def _build(
+    tmp_path: Path, kind: str, prefix: str, name: str, app_main: str = "Z = 3\n"
+) -> dict[str, tarfile.TarInfo]:
     manifest = tmp_path / "m.json"
-    manifest.write_text(json.dumps(_files(tmp_path)))
+    manifest.write_text(json.dumps(_files(tmp_path, app_main)))
     out = tmp_path / name
     args = [kind, "--manifest", str(manifest), "--output", str(out), "--prefix", prefix]
     assert layers.main([*args, "--compile"]) == 0
@@ -43,6 +50,9 @@ def test_venv_holds_only_site_packages(tmp_path: Path):
     site = "opt/venv/lib/python3.13/site-packages"
     assert f"{site}/fastapi/__init__.py" in members
     assert f"{site}/fastapi-1.0.dist-info/METADATA" in members
+    assert f"{site}/fastapi/tmpl.py" in members  # shipped, not compiled
+    # First-party files with a `dest` are site-packages content here (how the launcher ships).
+    assert f"{site}/app/main.py" in members and f"{site}/alembic.ini" in members
     assert not any("BUILD.bazel" in n or n.startswith("app") for n in members)
     assert members["opt/venv/bin/python"].linkname == "/usr/bin/python3.13"
     assert members["opt/venv/pyvenv.cfg"].isfile()
@@ -50,14 +60,27 @@ def test_venv_holds_only_site_packages(tmp_path: Path):
     assert f"{site}/fastapi/__pycache__/__init__.{tag}.pyc" in members
 
 
-def test_app_goes_under_prefix_with_pth(tmp_path: Path):
+def test_app_goes_under_prefix_at_its_dest_with_pth(tmp_path: Path):
     members = _build(tmp_path, "app", "/app", "a.tar")
-    assert "app/app/__init__.py" in members
+    assert "app/app/__init__.py" in members and "app/alembic.ini" in members
     assert "opt/venv/lib/python3.13/site-packages/_app.pth" in members
-    assert not any("fastapi" in n for n in members)
+    assert not any("fastapi" in n or "svc" in n for n in members)
     tag = sys.implementation.cache_tag
-    assert f"app/app/__pycache__/__init__.{tag}.pyc" in members
-    assert f"app/app/__pycache__/main.{tag}.pyc" not in members  # did not compile: skipped
+    assert f"app/app/__pycache__/main.{tag}.pyc" in members
+
+
+def test_syntax_error_in_first_party_code_fails_naming_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps(_files(tmp_path, "x = 1\ndef f(:\n")))
+    out = tmp_path / "a.tar"
+    args = ["app", "--manifest", str(manifest), "--output", str(out), "--prefix", "/app"]
+    assert layers.main([*args, "--compile"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'own1'}:2: SyntaxError: ")
+    assert err.count("\n") == 1
+    assert not out.exists()
 
 
 def test_same_inputs_same_bytes(tmp_path: Path):

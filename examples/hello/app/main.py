@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from examples.hello import SERVICE_NAME
+from app import SERVICE_NAME
 
 app = FastAPI(title=SERVICE_NAME)
 

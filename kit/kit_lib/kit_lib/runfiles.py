@@ -1,6 +1,6 @@
 """Finding files and tools in the runfiles tree of a `bazel run` or `bazel test` program.
 
-Shared by the lint, lock and deploy tools, which all take `$(rlocationpath ...)` arguments.
+Shared by the kit's lock tool and the product's lint, lock and deploy tools.
 """
 
 from __future__ import annotations

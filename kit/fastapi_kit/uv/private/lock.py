@@ -1,0 +1,223 @@
+"""Turn a uv workspace (pyproject.toml files, and uv.lock) into the two files Bazel reads.
+
+`requirements_lock.txt` is `uv export` of the whole workspace, every member and dependency group,
+hash-pinned: rules_python's pip.parse fetches each wheel from it. `uv_workspace.lock.json` holds,
+per member, the runtime closure exactly as uv resolves it (extras followed, dependency groups
+left out), its `requires-python`, and the sha256 of every input, so a test can tell that a
+pyproject.toml changed without a relock. Neither file names a package index: uv.lock records
+index and file URLs, so it stays out of a repository that must not name them (or is the team's
+own committed input, with `--frozen`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from kit_lib import cli, runfiles
+from kit_lib.layout import write_file_atomic
+from packaging.markers import Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+
+# The image's interpreter and platform: markers are evaluated for it.
+IMAGE_ENVIRONMENT = {
+    "implementation_name": "cpython",
+    "os_name": "posix",
+    "platform_machine": "x86_64",
+    "platform_python_implementation": "CPython",
+    "platform_system": "Linux",
+    "sys_platform": "linux",
+}
+
+
+class LockError(Exception):
+    """A problem with the workspace; `str()` is one line."""
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    path: str  # relative to the workspace root, "." for the root project
+    requires_python: str
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise LockError(f"{path}: cannot read: {exc}") from None
+
+
+def members(root: Path, python_version: str) -> list[Member]:
+    """The workspace's projects: the root (with a [project]) and [tool.uv.workspace] members."""
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        raise LockError(f"no pyproject.toml in {root}")
+    data = _read_toml(pyproject)
+    workspace = data.get("tool", {}).get("uv", {}).get("workspace", {})
+    dirs = [root] if "project" in data else []
+    excluded = {p.resolve() for pat in workspace.get("exclude", []) for p in root.glob(pat)}
+    for pattern in workspace.get("members", []):
+        found = sorted(p for p in root.glob(pattern) if (p / "pyproject.toml").is_file())
+        dirs += [p for p in found if p.resolve() not in excluded]
+    found_members = []
+    for d in dirs:
+        project = _read_toml(d / "pyproject.toml").get("project", {})
+        rel = d.relative_to(root).as_posix() or "."
+        if "name" not in project:
+            raise LockError(f"{rel}/pyproject.toml: [project] has no name")
+        requires = project.get("requires-python", "")
+        check_python(f"{rel}/pyproject.toml", requires, python_version)
+        found_members.append(Member(str(canonicalize_name(project["name"])), rel, requires))
+    if not found_members:
+        raise LockError(f"{pyproject}: neither [project] nor [tool.uv.workspace] members")
+    return found_members
+
+
+def check_python(where: str, requires: str, python_version: str) -> None:
+    """Refuse a project the image's Python cannot run, in one line."""
+    if not requires:
+        return
+    try:
+        spec = SpecifierSet(requires)
+    except InvalidSpecifier:
+        raise LockError(
+            f"{where}: requires-python {requires!r} is not a version specifier"
+        ) from None
+    if not spec.contains(python_version, prereleases=True):
+        raise LockError(
+            f"{where}: requires-python {requires!r} excludes the image's Python {python_version}"
+        )
+
+
+def closure(export: str, python_version: str) -> list[str]:
+    """Package names in a `uv export` for one member, markers evaluated for the image."""
+    env = dict(IMAGE_ENVIRONMENT, python_version=python_version, python_full_version=python_version)
+    names = set()
+    for line in export.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        try:
+            req = Requirement(line.split(" \\")[0])
+        except InvalidRequirement:
+            raise LockError(f"uv export gave a line this tool cannot read: {line!r}") from None
+        if req.url:
+            raise LockError(f"{req.name}: direct URL dependencies are not supported; use an index")
+        if req.marker is None or Marker(str(req.marker)).evaluate(env):
+            names.add(str(canonicalize_name(req.name)))
+    return sorted(names)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def inputs(root: Path, found: list[Member], frozen: bool) -> dict[str, str]:
+    """sha256 of each file the lock was made from (uv.lock too when it is the team's input)."""
+    files = [f"{m.path}/pyproject.toml" if m.path != "." else "pyproject.toml" for m in found]
+    if "." not in [m.path for m in found]:
+        files.insert(0, "pyproject.toml")
+    if frozen:
+        files.append("uv.lock")
+    return {f: digest(root / f) for f in files}
+
+
+class Uv:
+    """uv, run in the workspace root."""
+
+    def __init__(self, binary: Path, root: Path) -> None:
+        self.binary, self.root = binary, root
+
+    def run(self, *args: str) -> str:
+        env = dict(os.environ)
+        index = env.get("PIP_INDEX_URL")
+        if index and "UV_DEFAULT_INDEX" not in env and "UV_INDEX_URL" not in env:
+            env["UV_DEFAULT_INDEX"] = index  # the machine's pip mirror, as pip would use it
+        cmd = [str(self.binary), *args, "--native-tls", "--quiet"]
+        result = subprocess.run(cmd, cwd=self.root, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            lines = [ln for ln in result.stderr.strip().splitlines() if ln.strip()]
+            detail = lines[-1].strip() if lines else f"exit {result.returncode}"
+            raise LockError(f"uv {args[0]} failed: {detail}")
+        return result.stdout
+
+    def export(self, *args: str) -> str:
+        return self.run("export", "--frozen", "--no-header", "--no-emit-workspace", *args)
+
+
+def header(command: str) -> str:
+    return f"# Written by `{command}` from the uv workspace. Do not edit by hand.\n"
+
+
+def lock(uv: Uv, root: Path, python_version: str, frozen: bool, command: str) -> tuple[str, str]:
+    """The text of requirements_lock.txt and of uv_workspace.lock.json."""
+    found = members(root, python_version)
+    if frozen:
+        if not (root / "uv.lock").is_file():
+            raise LockError(f"--frozen: no uv.lock in {root}")
+    else:
+        uv.run("lock", "--python", python_version)
+    everything = uv.export("--all-packages", "--all-groups")
+    if "://" in everything:
+        raise LockError("the export names a URL (a direct or VCS dependency); use an index")
+    members_json = {
+        m.name: {
+            "path": m.path,
+            "requires_python": m.requires_python,
+            "runtime": closure(
+                uv.export("--package", m.name, "--no-dev", "--no-hashes"), python_version
+            ),
+        }
+        for m in found
+    }
+    record = {
+        "comment": header(command).strip("# \n"),
+        "python_version": python_version,
+        "relock": command,
+        "inputs": inputs(root, found, frozen),
+        "members": members_json,
+    }
+    return header(command) + everything, json.dumps(record, indent=2, sort_keys=True) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = cli.Parser(prog="uv-lock", description=__doc__.splitlines()[0])
+    parser.add_argument("--uv", required=True, help="rlocationpath of the uv wheel")
+    parser.add_argument("--project", help="workspace root (default: the Bazel workspace)")
+    parser.add_argument("--requirements", default="requirements_lock.txt")
+    parser.add_argument("--members", default="uv_workspace.lock.json")
+    parser.add_argument("--python-version", default="3.13")
+    parser.add_argument("--frozen", action="store_true", help="read the committed uv.lock as it is")
+    parser.add_argument(
+        "--command", default="bazel run @fastapi_kit//uv:lock", help="shown in headers"
+    )
+    args = parser.parse_args(argv)
+    base = Path(os.environ.get("BUILD_WORKSPACE_DIRECTORY", "."))
+    root = (base / args.project) if args.project else base
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            wheel = runfiles.runfile(args.uv)
+            uv = Uv(runfiles.binary_from_wheel(wheel, "uv", Path(tmp)), root)
+            requirements, record = lock(uv, root, args.python_version, args.frozen, args.command)
+        # Both written only when both were made; each atomically.
+        write_file_atomic(root / args.requirements, requirements.encode())
+        write_file_atomic(root / args.members, record.encode())
+    except LockError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {root / args.requirements} and {root / args.members}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
