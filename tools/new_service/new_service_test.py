@@ -11,7 +11,15 @@ import pytest
 
 from tools.new_service import new_service
 
-WORKSPACE = '# a comment that stays\n[project]\nname = "root"\n\n[tool.uv.workspace]\nmembers = [\n    "examples/*",\n]\n'
+WORKSPACE = """# a comment that stays
+[project]
+name = "root"
+
+[tool.uv.workspace]
+members = [
+    "examples/*",
+]
+"""
 
 
 @pytest.fixture

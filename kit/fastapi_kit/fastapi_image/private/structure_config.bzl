@@ -4,7 +4,7 @@ It is written at analysis time from the same values the image is built from, so 
 drift from the image; a mistake in the macro (or in oci_image) shows up as a failing test.
 """
 
-load("//pyimage/private:paths.bzl", "own_files")
+load("//pyimage:paths.bzl", "own_files")
 
 # Shells and shell-like tools that a distroless image must not have (they would let an attacker
 # who gets code execution run arbitrary commands, and `CMD-SHELL` healthchecks would silently work).

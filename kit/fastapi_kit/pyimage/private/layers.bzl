@@ -1,6 +1,6 @@
 """Rules that split a Python target into a venv layer and an app layer."""
 
-load(":paths.bzl", "own_files")
+load("//pyimage:paths.bzl", "own_files")
 
 def _entries(files, placed):
     """Manifest entries: third-party files by runfiles path, placed files with their `dest`."""

@@ -118,6 +118,56 @@ def closure(export: str, python_version: str) -> list[str]:
     return sorted(names)
 
 
+def local_hashes(root: Path, uv_lock: dict, name: str, version: str) -> list[str]:
+    """sha256 of a package's files in uv.lock: its recorded hashes, or of local wheel paths.
+
+    uv records no hash for wheels it found in a local folder (find-links); those files are
+    here, so they are hashed here, and the lock stays hash-pinned.
+    """
+    canonical = str(canonicalize_name(name))
+    for package in uv_lock.get("package", []):
+        if (
+            str(canonicalize_name(package["name"])) != canonical
+            or package.get("version") != version
+        ):
+            continue
+        files = list(package.get("wheels", [])) + ([package["sdist"]] if "sdist" in package else [])
+        hashes = []
+        for f in files:
+            if "hash" in f:
+                hashes.append(f["hash"].removeprefix("sha256:"))
+            elif "path" in f:
+                hashes.append(
+                    digest(
+                        (root / f["path"]) if not Path(f["path"]).is_absolute() else Path(f["path"])
+                    )
+                )
+        return sorted(set(hashes))
+    return []
+
+
+def pin_hashes(export: str, root: Path) -> str:
+    """Give every requirement of `export` its --hash lines; fail for one with no known file."""
+    uv_lock = tomllib.loads((root / "uv.lock").read_text(encoding="utf-8"))
+    out = []
+    for line in export.splitlines():
+        head = line.strip()
+        if head and not head.startswith(("#", "-")) and not line.endswith("\\") and "==" in head:
+            req = Requirement(head)
+            version = str(next(iter(req.specifier)).version)
+            hashes = local_hashes(root, uv_lock, req.name, version)
+            if not hashes:
+                raise LockError(f"{req.name}=={version}: uv.lock records no file to hash")
+            out.append(line + " \\")
+            out += [
+                f"    --hash=sha256:{h}" + (" \\" if i < len(hashes) - 1 else "")
+                for i, h in enumerate(hashes)
+            ]
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -167,7 +217,7 @@ def lock(uv: Uv, root: Path, python_version: str, frozen: bool, command: str) ->
             raise LockError(f"--frozen: no uv.lock in {root}")
     else:
         uv.run("lock", "--python", python_version)
-    everything = uv.export("--all-packages", "--all-groups")
+    everything = pin_hashes(uv.export("--all-packages", "--all-groups"), root)
     if "://" in everything:
         raise LockError("the export names a URL (a direct or VCS dependency); use an index")
     members_json = {
