@@ -1,7 +1,8 @@
 """Run the rendered Deployment under runc exactly as its pod spec says, as a kubelet would.
 
 The pod runs //:image with the manifest's user, groups, capabilities, no_new_privs, read-only
-root, environment (ConfigMap and Secret references resolved), Secret volume files and emptyDir
+root, environment (ConfigMap and Secret references resolved), Secret volume files, the claim's
+volume (a folder that outlives the pod) and emptyDir
 tmpfs mounts, in a network namespace of its own: the app listens on the manifest's PORT 8000 and
 the probes go to that port, resolved from the probe spec (named port -> containerPort), as the
 kubelet resolves it. Nothing is remapped, so a port that the app does not listen on fails here as
@@ -72,8 +73,11 @@ def test_the_pod_starts_serves_and_stops_in_time(objects, image, tmp_path):
     assert report.stats["readinessProbe"].attempts >= 2
     assert report.stats["livenessProbe"].attempts >= 2
     assert plan.pre_stop_sleep <= report.terminated_after < plan.grace_period
-    # The app stops cleanly on SIGTERM (app/server.py), within its graceful-shutdown timeout.
+    # The app stops cleanly on SIGTERM (the kit's launcher), within its graceful-shutdown timeout.
     assert report.exit_code == 0
+    # The todos outlive the pod: the SQLite file is on the claim's volume, not in the container.
+    database = tmp_path / "claims" / "fastapi-oci-data" / "todos.db"
+    assert database.is_file() and database.stat().st_size > 0
 
 
 def _container(objects: list[dict[str, Any]]) -> dict[str, Any]:

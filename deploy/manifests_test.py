@@ -31,7 +31,7 @@ EXPECTED_KINDS = {
     "Service",
     "Deployment",
     "PodDisruptionBudget",
-    "HorizontalPodAutoscaler",
+    "PersistentVolumeClaim",
 }
 
 

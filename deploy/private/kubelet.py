@@ -346,6 +346,7 @@ def plan_pod(
     volumes = {v.get("name"): v for v in spec.get("volumes") or ()}
     tmpfs: list[str] = []
     files: dict[str, str] = {}
+    claims: dict[str, str] = {}
     for i, mount in enumerate(c.get("volumeMounts") or ()):
         m_at = f"{where}.volumeMounts[{i}]"
         _unsupported(m_at, list(mount), frozenset({"name", "mountPath", "readOnly"}))
@@ -366,6 +367,18 @@ def plan_pod(
             directory = workdir / "volumes" / str(mount["name"])
             _write_volume(directory, data, source, fs_group, f"{at}.volumes[{mount['name']}]")
             files[str(mount["mountPath"])] = str(directory)
+        elif kind == "persistentVolumeClaim":
+            name = (volume[kind] or {}).get("claimName")
+            if pods.find(objects, "PersistentVolumeClaim", str(name), pod.namespace) is None:
+                raise pods.SpecError(f"{m_at}: PersistentVolumeClaim {name!r} not found")
+            # The claim's volume: a folder that outlives the pod (workdir/claims/<name>), owned
+            # as a provisioner with fsGroup leaves it: group fsGroup, group-writable, setgid.
+            directory = workdir / "claims" / str(name)
+            directory.mkdir(parents=True, exist_ok=True)
+            if fs_group is not None:
+                os.chown(directory, 0, int(fs_group))
+                directory.chmod(0o2770)
+            claims[str(mount["mountPath"])] = str(directory)
         else:
             raise pods.SpecError(f"{m_at}: {kind} volumes are not emulated")
 
@@ -384,6 +397,7 @@ def plan_pod(
         run=bundle.RunSpec(
             env=env,
             files=files,
+            volumes=claims,
             args=[str(a) for a in c["args"]] if "args" in c else None,
             user=f"{uid}:{gid}",
             groups=groups,

@@ -304,6 +304,10 @@ def _app_container_checks(
         mount and mount.get("readOnly")
     ):
         yield f"{where}.volumeMounts: DATABASE_PATH {database} is not on a writable volume"
+    elif "persistentVolumeClaim" not in volume:
+        # The todos are the service's state: an emptyDir (or ephemeral) volume loses them with
+        # the pod, and each replica would have its own.
+        yield f"{where}.volumeMounts: DATABASE_PATH {database} is not on a PersistentVolumeClaim"
 
 
 def _secret_file_checks(
@@ -318,6 +322,30 @@ def _secret_file_checks(
     items = secret.get("items")
     if items is not None and relative not in {item.get("path") for item in items}:
         yield f"{where}.env: API_TOKEN_FILE {path}: the Secret volume has no item {relative}"
+
+
+def _single_writer_checks(obj: dict[str, Any], objects: Sequence[dict[str, Any]]) -> Iterator[str]:
+    """A Deployment whose pods mount a ReadWriteOnce claim (the SQLite file) runs one pod.
+
+    Two pods would each write their own view of the file (or fail to attach the volume), and a
+    rolling update would start the new pod beside the old one: one replica, Recreate, no HPA.
+    """
+    pod = pods.pod_spec(obj)
+    if obj.get("kind") != "Deployment" or pod is None:
+        return
+    claims = [v for v in pod.spec.get("volumes") or () if "persistentVolumeClaim" in v]
+    if not claims:
+        return
+    spec = obj.get("spec") or {}
+    if spec.get("replicas", 1) != 1:
+        yield "spec.replicas: must be 1: the pods share one ReadWriteOnce volume (SQLite)"
+    if (spec.get("strategy") or {}).get("type") != "Recreate":
+        yield "spec.strategy.type: must be Recreate: a rolling update runs two pods on the volume"
+    for other in objects:
+        target = (other.get("spec") or {}).get("scaleTargetRef") or {}
+        name = (obj.get("metadata") or {}).get("name")
+        if other.get("kind") == "HorizontalPodAutoscaler" and target.get("name") == name:
+            yield f"{pods.ref(other)} scales it: a single-writer volume cannot be scaled out"
 
 
 def _pod_checks(pod: pods.PodSpec) -> Iterator[str]:
@@ -403,5 +431,6 @@ def project_violations(objects: Sequence[dict[str, Any]]) -> list[str]:
                 except pods.SpecError as exc:
                     messages.append(str(exc))
         messages.extend(_wiring_checks(obj, objects))
+        messages.extend(_single_writer_checks(obj, objects))
         found.extend(f"{pods.ref(obj)}: {m}" for m in messages)
     return found

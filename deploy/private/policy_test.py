@@ -61,7 +61,7 @@ def good() -> list[dict[str, Any]]:
         "containers": [container],
         "volumes": [
             {"name": "tmp", "emptyDir": {}},
-            {"name": "data", "emptyDir": {}},
+            {"name": "data", "persistentVolumeClaim": {"claimName": "db"}},
             {
                 "name": "secrets",
                 "secret": {"secretName": "s", "items": [{"key": "t", "path": "api-token"}]},
@@ -82,6 +82,8 @@ def good() -> list[dict[str, Any]]:
             "kind": "Deployment",
             "metadata": {"name": "web", **meta},
             "spec": {
+                "replicas": 1,
+                "strategy": {"type": "Recreate"},
                 "selector": {"matchLabels": LABELS},
                 "template": {"metadata": {"labels": dict(LABELS)}, "spec": pod},
             },
@@ -97,14 +99,25 @@ def good() -> list[dict[str, Any]]:
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": dict(LABELS)}},
         },
         {
-            "kind": "HorizontalPodAutoscaler",
-            "metadata": {"name": "web", **meta},
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-                "metrics": [{"type": "Resource", "resource": {"name": "cpu"}}],
-            },
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "db", **meta},
+            "spec": {"accessModes": ["ReadWriteOnce"]},
         },
     ]
+
+
+def _hpa(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """Add an HPA for Deployment/web (never valid here: its pod writes one SQLite volume)."""
+    hpa = {
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": "ns"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu"}}],
+        },
+    }
+    objects.append(hpa)
+    return hpa
 
 
 def _get(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -366,18 +379,39 @@ PROJECT: list[tuple[str, Mutation, str]] = [
     ),
     (
         "hpa_target",
-        lambda o: _get(o, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"].update(name="x"),
+        lambda o: _hpa(o)["spec"]["scaleTargetRef"].update(name="x"),
         "HorizontalPodAutoscaler/web: spec.scaleTargetRef: Deployment/x not found",
     ),
     (
         "replicas_with_hpa",
-        lambda o: _get(o, "Deployment")["spec"].update(replicas=3),
+        lambda o: _hpa(o) and _get(o, "Deployment")["spec"].update(replicas=3),
         "HorizontalPodAutoscaler/web: spec.scaleTargetRef: Deployment/web sets spec.replicas",
     ),
     (
         "hpa_without_request",
-        lambda o: _c(o)["resources"]["requests"].pop("cpu"),
+        lambda o: _hpa(o) and _c(o)["resources"]["requests"].pop("cpu"),
         "HorizontalPodAutoscaler/web: spec.metrics[0]: cpu utilization needs",
+    ),
+    (
+        "sqlite_on_an_empty_dir",
+        lambda o: _pod(o)["volumes"].__setitem__(1, {"name": "data", "emptyDir": {}}),
+        f"{POD}.containers[0].volumeMounts: DATABASE_PATH /data/todos.db is not on a "
+        "PersistentVolumeClaim",
+    ),
+    (
+        "two_writers",
+        lambda o: _get(o, "Deployment")["spec"].update(replicas=2),
+        "Deployment/web: spec.replicas: must be 1",
+    ),
+    (
+        "rolling_update_on_one_volume",
+        lambda o: _get(o, "Deployment")["spec"].update(strategy={"type": "RollingUpdate"}),
+        "Deployment/web: spec.strategy.type: must be Recreate",
+    ),
+    (
+        "hpa_on_one_volume",
+        _hpa,
+        "Deployment/web: HorizontalPodAutoscaler/web scales it",
     ),
     (
         "namespace_not_enforcing",

@@ -46,7 +46,9 @@ def compile_kit(uv: lock.Uv, root: Path, constraints: Path) -> None:
             "-c", str(constraints), "-o", str(out),
         )  # fmt: skip
         text = f"# Locked with `{COMMAND}` from {src}, constrained to the product's lock.\n"
-        write_file_atomic(root / dst, (text + out.read_text()).encode())
+        # uv names the constraints file it was given: a temporary path, not worth a diff.
+        lines = [ln for ln in out.read_text().splitlines() if not ln.lstrip().startswith("#   -c ")]
+        write_file_atomic(root / dst, (text + "\n".join(lines) + "\n").encode())
 
 
 def main(argv: list[str]) -> int:

@@ -29,6 +29,8 @@ class RunSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     # In-image path -> host file, mounted read-only (Secret volumes).
     files: Mapping[str, str] = field(default_factory=dict)
+    # In-image path -> host folder, mounted read-write (a PersistentVolumeClaim's volume).
+    volumes: Mapping[str, str] = field(default_factory=dict)
     command: Sequence[str] | None = None  # replaces the entrypoint (and cmd), as `command` does
     args: Sequence[str] | None = None  # replaces the image's cmd, as a Pod's `args` does
     user: str | None = None  # "uid:gid"; default: the image's user
@@ -140,6 +142,10 @@ def runtime_config(image: layout.Image, run: RunSpec, hostname: str = "app") -> 
     for dest, src in sorted(run.files.items()):
         mounts.append(
             {"destination": dest, "type": "bind", "source": src, "options": ["rbind", "ro"]}
+        )
+    for dest, src in sorted(run.volumes.items()):
+        mounts.append(
+            {"destination": dest, "type": "bind", "source": src, "options": ["rbind", "rw"]}
         )
     return {
         "ociVersion": "1.0.2",

@@ -1,0 +1,1 @@
+"""The notes service: FastAPI on PostgreSQL, with its schema managed by Alembic."""
