@@ -410,5 +410,47 @@ def test_openapi_marks_writes_as_bearer_protected(client: TestClient) -> None:
     assert "security" not in paths[TODOS]["get"]
 
 
+def test_openapi_documents_401_and_503_on_every_write(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    writes = [(TODOS, "post")] + [(f"{TODOS}/{{todo_id}}", m) for m in ("put", "patch", "delete")]
+    for path, method in writes:
+        assert {"401", "503"} <= set(paths[path][method]["responses"]), (path, method)
+
+
+def test_patch_schema_offers_null_only_where_it_is_accepted(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["TodoPatch"]
+    props = schema["properties"]
+
+    def nullable(prop: dict[str, Any]) -> bool:
+        return any(option.get("type") == "null" for option in prop.get("anyOf", [prop]))
+
+    assert not nullable(props["title"]) and not nullable(props["done"])
+    assert nullable(props["description"])
+    todo = _create(client)
+    url = f"{TODOS}/{todo['id']}"
+    assert client.patch(url, json={"title": None}, headers=AUTH).status_code == 422
+    assert client.patch(url, json={"description": None}, headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"title": "x", "done": NaN}',
+        '{"title": "x", "done": Infinity}',
+        '{"title": "x", "done": -Infinity}',
+        '{"title": "\\ud800"}',
+        '{"title": "ok", "description": "\\udfff tail"}',
+    ],
+)
+def test_inputs_json_cannot_echo_are_422_not_500(client: TestClient, raw: str) -> None:
+    headers = {**AUTH, "Content-Type": "application/json"}
+    response = client.post(TODOS, content=raw.encode(), headers=headers)
+    assert response.status_code == 422, response.text
+    json.loads(response.text)  # a valid JSON body, whatever the input was
+    todo = _create(client)
+    patched = client.patch(f"{TODOS}/{todo['id']}", content=raw.encode(), headers=headers)
+    assert patched.status_code == 422
+
+
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))
