@@ -21,6 +21,7 @@ Targets, where STEM is "" for `name = "image"`, "hello_" for "hello_image", else
     STEMpush                  oci_push: `bazel run :STEMpush -- -r HOST/NAME -t TAG`
     STEMrun                   `bazel run`: the image under runc on the host network
     <name>_info               `bazel run`: digest and per-layer sizes
+    <name>_sbom               with `sbom`: the CycloneDX SBOM (<name>_sbom.cdx.json)
     <name>_structure_config   the built-in container-structure-test config (<name>_structure_config.yaml)
     <name>_structure_test     container-structure-test (tar driver, no daemon)
     <name>_runtime_test       starts the image under runc, waits for `health_path`, SIGTERM -> 0
@@ -52,6 +53,7 @@ load("//fastapi_image/private:args.bzl", "fastapi_image_args")
 load("//fastapi_image/private:structure_config.bzl", "fastapi_structure_config")
 load("//image_extras:defs.bzl", "healthcheck_base", "stamped_file")
 load("//pyimage:defs.bzl", "py_app_layer", "py_venv_layer")
+load("//sbom:defs.bzl", "image_sbom")
 
 # Fixed by design: the distroless base's "nonroot" user, the venv and the app prefix the
 # //pyimage layers use.
@@ -148,6 +150,7 @@ def fastapi_image(
         runtime_test = True,
         runtime_test_env = {},
         run_env_passthrough = None,
+        sbom = None,
         visibility = None,
         testonly = None,
         tags = None):
@@ -195,6 +198,9 @@ def fastapi_image(
         also as NAME_FILE, mounted as a secret). Default: LAUNCHER_SETTINGS with `asgi`,
         ["PORT", "HOST"] with `module`. `-e NAME=VALUE` and `--env-file FILE` pass any
         other setting; `-- COMMAND...` runs a one-shot command instead of the entrypoint.
+      sbom: With a dict {requirements_lock, wheels, uv_lock} (`sbom(member)` of the uv
+        extension's defs.bzl): <name>_sbom, the CycloneDX SBOM of the image
+        (<name>_sbom.cdx.json), checked against those locks and the base's Debian lock.
       visibility: Visibility of every target.
       testonly: Passed to every target.
       tags: Passed to every target.
@@ -316,6 +322,14 @@ def fastapi_image(
         deps = [Label("//runtime")],
         **common
     )
+    if sbom:
+        image_sbom(
+            name = name + "_sbom",
+            debian_lock = Label("//distroless:packages.lock.json"),
+            image = image,
+            image_name = image_name,
+            **dict(common, **sbom)
+        )
     py_binary(
         name = name + "_info",
         srcs = [Label("//image_extras/private:describe.py")],

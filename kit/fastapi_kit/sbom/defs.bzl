@@ -26,7 +26,8 @@ def image_sbom(name, image, debian_lock, requirements_lock, wheels, **kwargs):
       requirements_lock: The hash-pinned requirements lock of the venv layer.
       wheels: Wheels to hash Python distributions by, e.g. `all_whl_requirements` of the
         app's pip hub (only those installed in the image are read).
-      **kwargs: image_name, repository, and common attributes (visibility, tags, ...).
+      **kwargs: image_name, repository, uv_lock (the uv_workspace.lock.json, for packages
+        built from sdists), and common attributes (visibility, tags, ...).
     """
     image_sbom_rule(
         name = name,

@@ -9,7 +9,8 @@ then in a BUILD file:
     load("@uv_members//:defs.bzl", "requirements")
     py_library(name = "app", ..., deps = requirements("my-service"))
 
-`INPUTS` maps each file the lock was made from to its label, for `uv_lock_test`.
+`INPUTS` maps each file the lock was made from to its label, for `uv_lock_test`;
+`sbom(member)` gives fastapi_image's `sbom` argument (the locks and the member's wheels).
 `requirements(member)` gives the `@<hub>//:<name>_pkg` label of every package in the member's
 runtime closure, as `@fastapi_kit//uv:lock` wrote it from `uv export`: extras followed,
 dependency groups left out. The labels are strings, resolved where they are used, so `hub` is
@@ -27,11 +28,22 @@ MEMBERS = {members}
 # uv_lock_test (each package must export its pyproject.toml).
 INPUTS = {inputs}
 
-def requirements(member):
-    """The pip hub labels of `member`'s runtime closure (a uv workspace member's name)."""
+def _member(member):
     if member not in MEMBERS:
         fail("uv: no member %r in {lock} (members: %s); run `{relock}`" % (member, ", ".join(sorted(MEMBERS))))
-    return ["@{hub}//:%s_pkg" % name for name in MEMBERS[member]]
+    return MEMBERS[member]
+
+def requirements(member):
+    """The pip hub labels of `member`'s runtime closure (a uv workspace member's name)."""
+    return ["@{hub}//:%s_pkg" % name for name in _member(member)]
+
+def sbom(member):
+    """fastapi_image(sbom = ...): the locks and the wheels of `member`'s runtime closure."""
+    return {{
+        "requirements_lock": "{requirements}",
+        "uv_lock": "{lock}",
+        "wheels": ["@{hub}//:%s_whl" % name for name in _member(member)],
+    }}
 '''
 
 def _label(path):
@@ -46,6 +58,8 @@ def _members_repo_impl(rctx):
         for name, member in record["members"].items()
     }
     inputs = {path: _label(path) for path in record["inputs"]}
+    lock = rctx.attr.lock
+    requirements = lock.relative(":" + record.get("requirements", "requirements_lock.txt"))
     rctx.file("BUILD.bazel", 'exports_files(["defs.bzl"])\n')
     rctx.file("defs.bzl", _DEFS.format(
         hub = rctx.attr.hub,
@@ -53,6 +67,7 @@ def _members_repo_impl(rctx):
         lock = str(rctx.attr.lock),
         members = json.encode_indent(members, indent = "    "),
         relock = record.get("relock", "bazel run @fastapi_kit//uv:lock"),
+        requirements = str(requirements),
     ))
 
 _members_repo = repository_rule(

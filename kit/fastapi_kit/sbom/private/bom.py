@@ -119,11 +119,22 @@ def _wheel_index(wheels: Iterable[Path]) -> dict[tuple[str, str], list[Path]]:
     return index
 
 
+def read_sdists(path: Path | None) -> dict[str, dict[str, str]]:
+    """`sdists` of a uv_workspace.lock.json: {name: {version, sha256}} of sdist-only packages."""
+    if path is None:
+        return {}
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")).get("sdists", {}))
+    except (OSError, ValueError, AttributeError) as err:
+        raise SbomError(f"{path}: cannot read its sdists: {err}") from None
+
+
 def py_component(
     dist: PyDist,
     lock: dict[str, PyLock],
     wheels: dict[tuple[str, str], list[Path]],
     where: Path,
+    sdists: dict[str, dict[str, str]] | None = None,
 ) -> Component:
     """A Python distribution, hashed by its wheel when known, else by every locked hash."""
     key = normalize(dist.name)
@@ -149,12 +160,23 @@ def py_component(
                 f"{wheel.path.name}: its METADATA differs from {dist.location}/METADATA "
                 "in the image (not the wheel that was installed)"
             )
-        if wheel.sha256 not in locked.hashes:
+        sdist = (sdists or {}).get(key, {})
+        built_here = sdist.get("version") == locked.version and sdist.get("sha256") in locked.hashes
+        if wheel.sha256 in locked.hashes:
+            source = f"wheel: {wheel.path.name}"
+        elif built_here:
+            # No wheel was published: the one installed was built here from the locked sdist,
+            # so the hash that can be checked against the index is the sdist's.
+            hashes = [sdist["sha256"]]
+            source = (
+                f"sdist: {key}=={locked.version}, hashed by the locked sdist; the wheel "
+                f"{wheel.path.name} was built locally (sha256 {wheel.sha256})"
+            )
+        else:
             raise SbomError(
                 f"{wheel.path.name}: sha256 {wheel.sha256} is not a hash {where.name} "
                 f"locks for {key}=={locked.version}"
             )
-        source = f"wheel: {wheel.path.name}"
     else:
         hashes = list(locked.hashes)
         source = f"lock: all hashes of {key}=={locked.version} in {where.name} (wheel unknown)"
@@ -217,6 +239,7 @@ def build_bom(
     wheels: Iterable[Path] = (),
     name: str = "",
     repository: str = "",
+    uv_lock: Path | None = None,
 ) -> Bom:
     """The SBOM of the image at `image_dir`; raises SbomError, LockError or ContentsError."""
     image, contents = read_contents(image_dir)
@@ -230,7 +253,8 @@ def build_bom(
         distro = f"{os_comp.name}-{os_comp.version}"
         components += [deb_component(p, debs, distro, debian_lock) for p in contents.debs]
     index = _wheel_index(wheels)
-    components += [py_component(d, pins, index, requirements_lock) for d in contents.dists]
+    sdists = read_sdists(uv_lock)
+    components += [py_component(d, pins, index, requirements_lock, sdists) for d in contents.dists]
     refs = [str(c.bom_ref) for c in components]
     duplicates = sorted({r for r in refs if refs.count(r) > 1})
     if duplicates:
@@ -275,6 +299,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--wheel", type=Path, action="append", default=[], help="a locked wheel (repeatable)"
     )
+    parser.add_argument(
+        "--uv-lock", type=Path, help="uv_workspace.lock.json: which packages are sdist-only"
+    )
     parser.add_argument("--name", default="", help="image name (default: its title annotation)")
     parser.add_argument("--repository", default="", help="repository_url qualifier of the purl")
     parser.add_argument("--output", type=Path, required=True, help="the .cdx.json to write")
@@ -291,6 +318,7 @@ def main(argv: list[str]) -> int:
             args.wheel,
             args.name,
             args.repository,
+            args.uv_lock,
         )
         data = render(bom)
     except (SbomError, LockError, ContentsError, layout.ImageError) as err:

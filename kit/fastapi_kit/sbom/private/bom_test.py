@@ -297,6 +297,36 @@ def test_wheel_whose_hash_is_not_locked(tmp_path: Path, capsys) -> None:
     assert re.search(r"fastapi-[^ ]+\.whl: sha256 [0-9a-f]{64} is not a hash", err)
 
 
+def test_a_wheel_built_here_from_a_locked_sdist_is_hashed_by_the_sdist(tmp_path: Path) -> None:
+    # As if fastapi had no wheel on the index: the lock pins only its sdist, whose hash no
+    # wheel can have; uv_workspace.lock.json says it is sdist-only.
+    sdist = "5" * 64
+    lock = requirements_without(tmp_path, "fastapi", only_hash=sdist)
+    version = next(v for (n, v) in locked_hashes(lock.read_text()) if n == "fastapi")
+    uv_lock = tmp_path / "uv_workspace.lock.json"
+    uv_lock.write_text(json.dumps({"sdists": {"fastapi": {"version": version, "sha256": sdist}}}))
+    out = tmp_path / "out.cdx.json"
+    args = ["--image", str(IMAGE), "--debian-lock", str(DEBIAN_LOCK)]
+    args += ["--requirements-lock", str(lock), "--uv-lock", str(uv_lock), "--output", str(out)]
+    assert bom.main(args + [f"--wheel={w}" for w in WHEELS]) == 0
+    fastapi = libraries(json.loads(out.read_text()), "pypi")[f"pkg:pypi/fastapi@{version}"]
+    assert fastapi["hashes"] == [{"alg": "SHA-256", "content": sdist}]
+    source = next(p["value"] for p in fastapi["properties"] if p["name"] == bom.HASH_SOURCE)
+    assert source.startswith(f"sdist: fastapi=={version}, hashed by the locked sdist; the wheel ")
+    assert re.search(r"was built locally \(sha256 [0-9a-f]{64}\)$", source)
+
+
+def test_a_wheel_that_matches_neither_wheel_nor_sdist_still_fails(tmp_path: Path, capsys) -> None:
+    lock = requirements_without(tmp_path, "fastapi", only_hash="5" * 64)
+    uv_lock = tmp_path / "uv_workspace.lock.json"
+    uv_lock.write_text(json.dumps({"sdists": {"fastapi": {"version": "0", "sha256": "5" * 64}}}))
+    out = tmp_path / "out.cdx.json"
+    args = ["--image", str(IMAGE), "--debian-lock", str(DEBIAN_LOCK)]
+    args += ["--requirements-lock", str(lock), "--uv-lock", str(uv_lock), "--output", str(out)]
+    assert bom.main(args + [f"--wheel={w}" for w in WHEELS]) == 1
+    assert "is not a hash" in capsys.readouterr().err and not out.exists()
+
+
 def test_wheel_that_is_not_the_installed_one(tmp_path: Path, capsys) -> None:
     (real,) = [w for w in WHEELS if w.name.startswith("fastapi-")]
     fake = tmp_path / real.name

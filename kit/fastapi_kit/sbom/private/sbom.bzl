@@ -15,11 +15,15 @@ def _image_sbom_impl(ctx):
         args.add("--name", ctx.attr.image_name)
     if ctx.attr.repository:
         args.add("--repository", ctx.attr.repository)
+    extra = []
+    if ctx.file.uv_lock:
+        args.add("--uv-lock", ctx.file.uv_lock)
+        extra.append(ctx.file.uv_lock)
     args.add("--output", out)
     ctx.actions.run(
         executable = ctx.executable._tool,
         arguments = [args],
-        inputs = [image, ctx.file.debian_lock, ctx.file.requirements_lock] + wheels,
+        inputs = [image, ctx.file.debian_lock, ctx.file.requirements_lock] + wheels + extra,
         outputs = [out],
         mnemonic = "ImageSbom",
         progress_message = "Writing the CycloneDX SBOM of %{label}",
@@ -62,6 +66,12 @@ bytes: the timestamp is the image's `created` and the serial number a uuid5 of i
             doc = "The hash-pinned requirements lock the venv was installed from.",
             allow_single_file = True,
             mandatory = True,
+        ),
+        "uv_lock": attr.label(
+            doc = "Optional uv_workspace.lock.json (@fastapi_kit//uv:lock): a package with no " +
+                  "published wheel is then hashed by its locked sdist, and its sbom:hash-source " +
+                  "says the wheel was built locally (with that wheel's own sha256).",
+            allow_single_file = [".json"],
         ),
         "wheels": attr.label_list(
             doc = "Wheels rules_python installed from (whl_requirement targets). Each Python " +

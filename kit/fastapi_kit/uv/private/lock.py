@@ -146,6 +146,22 @@ def local_hashes(root: Path, uv_lock: dict, name: str, version: str) -> list[str
     return []
 
 
+def sdist_only(uv_lock: dict) -> dict[str, dict[str, str]]:
+    """Packages uv.lock offers no wheel for: pip builds those wheels here, from the sdist.
+
+    The SBOM then records the sdist's hash and that the wheel was built locally (the built
+    wheel's own hash can never be one the index published).
+    """
+    out = {}
+    for package in uv_lock.get("package", []):
+        sdist = package.get("sdist") or {}
+        if package.get("wheels") or "hash" not in sdist:
+            continue
+        name = str(canonicalize_name(package["name"]))
+        out[name] = {"version": package["version"], "sha256": sdist["hash"].removeprefix("sha256:")}
+    return dict(sorted(out.items()))
+
+
 def pin_hashes(export: str, root: Path) -> str:
     """Give every requirement of `export` its --hash lines; fail for one with no known file."""
     uv_lock = tomllib.loads((root / "uv.lock").read_text(encoding="utf-8"))
@@ -209,7 +225,14 @@ def header(command: str) -> str:
     return f"# Written by `{command}` from the uv workspace. Do not edit by hand.\n"
 
 
-def lock(uv: Uv, root: Path, python_version: str, frozen: bool, command: str) -> tuple[str, str]:
+def lock(
+    uv: Uv,
+    root: Path,
+    python_version: str,
+    frozen: bool,
+    command: str,
+    requirements_name: str = "requirements_lock.txt",
+) -> tuple[str, str]:
     """The text of requirements_lock.txt and of uv_workspace.lock.json."""
     found = members(root, python_version)
     if frozen:
@@ -234,8 +257,11 @@ def lock(uv: Uv, root: Path, python_version: str, frozen: bool, command: str) ->
         "comment": header(command).strip("# \n"),
         "python_version": python_version,
         "relock": command,
+        # Beside this file: what pip.parse reads (and the SBOM checks hashes against).
+        "requirements": requirements_name,
         "inputs": inputs(root, found, frozen),
         "members": members_json,
+        "sdists": sdist_only(tomllib.loads((root / "uv.lock").read_text(encoding="utf-8"))),
     }
     return header(command) + everything, json.dumps(record, indent=2, sort_keys=True) + "\n"
 
@@ -258,7 +284,14 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             wheel = runfiles.runfile(args.uv)
             uv = Uv(runfiles.binary_from_wheel(wheel, "uv", Path(tmp)), root)
-            requirements, record = lock(uv, root, args.python_version, args.frozen, args.command)
+            requirements, record = lock(
+                uv,
+                root,
+                args.python_version,
+                args.frozen,
+                args.command,
+                Path(args.requirements).name,
+            )
         # Both written only when both were made; each atomically.
         write_file_atomic(root / args.requirements, requirements.encode())
         write_file_atomic(root / args.members, record.encode())
