@@ -1,8 +1,10 @@
 """`bazel run :run`: run an image locally under runc, like `docker run --network host`.
 
-    bazel run //svc:run -- [-e NAME=VALUE]... [--env-file FILE]... [-- COMMAND ARGS...]
+    bazel run //svc:run -- [-e NAME=VALUE]... [--env-file FILE]... [--publish PORT]
+                           [-- COMMAND ARGS...]
 
-The container shares the host network, so it serves on the image's PORT unless PORT is set.
+The container shares the host network, so it serves on the image's PORT unless PORT is set;
+`--publish PORT` (`-p`) is the short way to set it, as `docker run -p PORT:PORT` would.
 Settings reach it three ways: `-e NAME=VALUE` and `--env-file FILE` (docker's `KEY=VALUE`
 lines), and the names the target declares (`--pass NAME`, from fastapi_image's
 `run_env_passthrough`) taken from your environment. `NAME_FILE=path` for a passed name mounts
@@ -46,6 +48,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("image", help="the image's OCI layout directory")
     p.add_argument("-e", "--env", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--env-file", action="append", default=[], metavar="FILE")
+    p.add_argument("-p", "--publish", metavar="PORT", help="serve on this host port (sets PORT)")
     p.add_argument("--pass", dest="passthrough", action="append", default=[], metavar="NAME")
     args = p.parse_args(argv)
     args.command = command
@@ -92,6 +95,15 @@ def run_spec(args: argparse.Namespace, environ: Mapping[str, str]) -> bundle.Run
     for item in args.env:
         name, value = _assignment(item, "-e")
         env[name] = value
+    if args.publish is not None:
+        # docker's HOST:CONTAINER is accepted when both are the same: there is one network here.
+        parts = args.publish.split(":")
+        port = parts[0]
+        if not (port.isdigit() and 1 <= int(port) <= 65535) or len(set(parts)) != 1:
+            raise RunError(f"--publish: expected a port number, got {args.publish!r}")
+        if env.get("PORT", port) != port:
+            raise RunError(f"--publish {port} and PORT={env['PORT']} disagree")
+        env["PORT"] = port
     return bundle.RunSpec(env=env, files=files, command=args.command or None)
 
 

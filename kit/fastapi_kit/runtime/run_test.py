@@ -39,6 +39,12 @@ def test_passed_names_env_files_then_e_in_order(tmp_path: Path) -> None:
     assert got.command is None
 
 
+@pytest.mark.parametrize("value", ["9000", "9000:9000"])
+def test_publish_sets_the_port(value: str) -> None:
+    spec = run.run_spec(run.parse_args(["IMAGE", "--publish", value]), {})
+    assert spec.env["PORT"] == "9000"
+
+
 def test_command_after_double_dash() -> None:
     args = run.parse_args(["IMAGE", "-e", "X=1", "--", "/bin/tool", "-e", "not-ours"])
     assert args.env == ["X=1"]
@@ -51,6 +57,10 @@ def test_command_after_double_dash() -> None:
         (["-e", "NOVALUE"], "-e: expected NAME=VALUE, got 'NOVALUE'"),
         (["-e", "1X=1"], "-e: expected NAME=VALUE"),
         (["--env-file", "missing.env"], "--env-file: no such file"),
+        (["--publish", "http"], "--publish: expected a port number, got 'http'"),
+        (["--publish", "70000"], "--publish: expected a port number"),
+        (["--publish", "9000:9001"], "--publish: expected a port number"),
+        (["-p", "9000", "-e", "PORT=9001"], "--publish 9000 and PORT=9001 disagree"),
     ],
 )
 def test_bad_input_is_one_line(
