@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import tarfile
 from collections.abc import Mapping, Sequence
@@ -39,6 +40,8 @@ class RunSpec:
     tmpfs: Sequence[str] = ("/tmp",)
     capabilities: Sequence[str] = ()
     no_new_privileges: bool = True
+    # A memory limit in bytes, enforced by the kernel (a cgroup), as a Pod's limits.memory is.
+    memory_limit: int | None = None
     # A network namespace of its own (loopback only, like a Pod's): ports cannot clash with the
     # host's. Default: share the host's network, so that a test reaches the container on loopback.
     network_namespace: bool = False
@@ -157,17 +160,24 @@ def runtime_config(image: layout.Image, run: RunSpec, hostname: str = "app") -> 
             "cwd": cfg.get("WorkingDir") or "/",
             "capabilities": {k: caps for k in ("bounding", "effective", "permitted")},
             "noNewPrivileges": run.no_new_privileges,
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            # Soft 1024 as containerd 2 sets it (systemd's default), hard as this host allows
+            # (containerd: 524288); the launcher lifts soft to hard.
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": _nofile_hard(), "soft": 1024}],
         },
         "root": {"path": "rootfs", "readonly": run.read_only},
         "hostname": hostname,
         "mounts": mounts,
         "linux": {
+            **({"resources": {"memory": {"limit": run.memory_limit}}} if run.memory_limit else {}),
             "namespaces": [{"type": t} for t in namespaces],
             "maskedPaths": ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"],
             "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"],
         },
     }
+
+
+def _nofile_hard() -> int:
+    return max(1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
 
 
 def make_bundle(image_dir: str | os.PathLike[str], bundle: Path, run: RunSpec) -> dict[str, Any]:

@@ -1,0 +1,147 @@
+"""`./bazelw run //tools/probe`: attack //:image under runc, as a hostile client would.
+
+Runs the image as its Deployment does (uid 65532, read-only root, a memory limit, default
+1 MiB body limit) and measures what three cheap attacks do to it:
+
+1. one unauthenticated 100 MB POST (a declared Content-Length, then the bytes);
+2. four parallel requests with a 50 MB header each;
+3. 1,100 connections that send half a request head and stop (slowloris), while /health is
+   timed.
+
+It prints, for each, the answers, the container's memory use (cgroup) before and at its peak,
+and whether the container survived. Exit 0 when all three were contained, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import selectors
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+from kit_lib import runfiles
+from runtime import bundle, container
+
+MiB = 1 << 20
+
+
+def _cgroup_bytes(c: container.Container, name: str) -> int:
+    """memory.usage_in_bytes / max_usage_in_bytes of the container's cgroup (v1) or v2 files."""
+    pid = c.init_pid()
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            return int(Path(f"/sys/fs/cgroup/memory{path}/{name}").read_text())
+    raise RuntimeError("no memory cgroup")
+
+
+def _flood(port: int, head: bytes, total: int) -> bytes:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
+        sock.sendall(head)
+        sent, chunk = 0, b"a" * 65536
+        while sent < total:
+            sock.sendall(chunk)
+            sent += len(chunk)
+    except OSError:
+        pass
+    answer = b""
+    try:
+        while data := sock.recv(65536):
+            answer += data
+    except OSError:
+        pass
+    sock.close()
+    return answer.split(b"\r\n", 1)[0]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="probe", description=__doc__.splitlines()[0])
+    parser.add_argument("image", help="rlocationpath of the image (set by the target)")
+    parser.add_argument("--memory", type=int, default=256, help="memory limit in MiB")
+    parser.add_argument("--timeout-request", default="5", help="the launcher's TIMEOUT_REQUEST")
+    args = parser.parse_args(argv)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    port = container.free_port()
+    run = bundle.RunSpec(
+        env={"PORT": str(port), "DATABASE_PATH": "/tmp/todos.db", "LOG_LEVEL": "error",
+             "TIMEOUT_REQUEST": args.timeout_request, "API_TOKEN": "probe-token"},
+        memory_limit=args.memory * MiB,
+    )  # fmt: skip
+    ok = True
+    with container.Container(str(runfiles.runfile(args.image)), run) as c:
+        c.wait_http(port, "/health")
+        idle = _cgroup_bytes(c, "memory.usage_in_bytes") / MiB
+        limit = _cgroup_bytes(c, "memory.limit_in_bytes") / MiB
+        print(f"memory limit {limit:.0f} MiB (cgroup); idle: {idle:.1f} MiB")
+        ok &= limit == args.memory
+
+        head = (b"POST /api/v1/todos HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % (100 * MiB))  # fmt: skip
+        answer = _flood(port, head, 100 * MiB)
+        alive = c.running() and container.request(port, "/health")[0] == 200
+        peak = _cgroup_bytes(c, "memory.max_usage_in_bytes") / MiB
+        print(
+            f"100 MB unauthenticated POST: {answer.decode()!r}; peak {peak:.1f} MiB; alive {alive}"
+        )
+        ok &= alive and b" 413 " in answer
+
+        answers: list[bytes] = []
+        big = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: "
+        threads = [
+            threading.Thread(target=lambda: answers.append(_flood(port, big, 50 * MiB)))
+            for _ in range(4)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        alive = c.running() and container.request(port, "/health")[0] == 200
+        peak = _cgroup_bytes(c, "memory.max_usage_in_bytes") / MiB
+        shown = sorted({a.decode() for a in answers})
+        print(f"4 x 50 MB header: {shown}; peak {peak:.1f} MiB; alive {alive}")
+        ok &= alive and all(b" 431 " in a for a in answers)
+
+        held = []
+        for i in range(1100):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow-%d: " % i)
+            held.append(s)
+        start = time.monotonic()
+        status = container.request(port, "/health", timeout=5)[0]
+        latency = time.monotonic() - start
+        time.sleep(float(args.timeout_request) + 1)
+        expired = 0
+        with selectors.DefaultSelector() as sel:
+            for s in held:
+                s.setblocking(False)
+                sel.register(s, selectors.EVENT_READ)
+            deadline = time.monotonic() + 10
+            while sel.get_map() and time.monotonic() < deadline:
+                for key, _ in sel.select(timeout=1):
+                    try:
+                        expired += key.fileobj.recv(64).startswith(b"HTTP/1.1 408 ")
+                    except OSError:
+                        pass
+                    sel.unregister(key.fileobj)
+        for s in held:
+            s.close()
+        alive = c.running() and container.request(port, "/health")[0] == 200
+        peak = _cgroup_bytes(c, "memory.max_usage_in_bytes") / MiB
+        print(
+            f"1,100 half-open connections: /health {status} in {latency * 1000:.0f} ms while held; "
+            f"{expired} answered 408 after TIMEOUT_REQUEST={args.timeout_request} s; "
+            f"peak {peak:.1f} MiB; alive {alive}"
+        )
+        ok &= alive and status == 200 and latency < 1.0 and expired == 1100
+    print("contained" if ok else "NOT contained")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
