@@ -2,7 +2,7 @@
 
 Two containers of the same image run side by side under runc (read-only root, one uvicorn
 worker): one with uvloop + httptools (what "auto" picks), one with the pure-Python asyncio +
-h11, chosen with the app's LOOP and HTTP settings. wrk (one thread, a fixed number of
+h11, chosen with the launcher's LOOP and HTTP settings. wrk (one thread, a fixed number of
 keep-alive connections) loads each endpoint of each container in turns, several rounds, and
 the medians are reported, so both variants see the same machine and their ratio is fair.
 
