@@ -39,6 +39,26 @@ def _cgroup_bytes(c: container.Container, name: str) -> int:
     raise RuntimeError("no memory cgroup")
 
 
+def _state(c: container.Container, port: int) -> str:
+    """ "alive" when the container still answers /health, else how it ended."""
+    try:
+        if c.running() and container.request(port, "/health", timeout=5)[0] == 200:
+            return "alive"
+    except OSError:
+        pass
+    if c.running():
+        return "not answering"
+    return f"dead (exit {c.wait(timeout=5)}; OOM-killed: exit 137)"
+
+
+def _peak(c: container.Container, seen: float) -> float:
+    """The cgroup's peak so far, or the last one seen once the container is gone."""
+    try:
+        return max(seen, _cgroup_bytes(c, "memory.max_usage_in_bytes") / MiB)
+    except (OSError, RuntimeError, container.ContainerError):
+        return seen
+
+
 def _flood(port: int, head: bytes, total: int) -> bytes:
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
     try:
@@ -59,12 +79,86 @@ def _flood(port: int, head: bytes, total: int) -> bytes:
     return answer.split(b"\r\n", 1)[0]
 
 
+def attack_body(c: container.Container, port: int, args: argparse.Namespace) -> bool:
+    head = (b"POST /api/v1/todos HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % (100 * MiB))  # fmt: skip
+    answer = _flood(port, head, 100 * MiB)
+    peak, state = _peak(c, 0), _state(c, port)
+    print(f"100 MB unauthenticated POST: {answer.decode()!r}; peak {peak:.1f} MiB; {state}")
+    return state == "alive" and b" 413 " in answer
+
+
+def attack_headers(c: container.Container, port: int, args: argparse.Namespace) -> bool:
+    answers: list[bytes] = []
+    big = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: "
+    threads = [
+        threading.Thread(target=lambda: answers.append(_flood(port, big, 50 * MiB)))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    peak, state = _peak(c, 0), _state(c, port)
+    shown = sorted({a.decode() for a in answers})
+    print(f"4 x 50 MB header: {shown}; peak {peak:.1f} MiB; {state}")
+    return state == "alive" and all(b" 431 " in a for a in answers)
+
+
+def attack_slow(c: container.Container, port: int, args: argparse.Namespace) -> bool:
+    held = []
+    for i in range(1100):
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow-%d: " % i)
+        except OSError:
+            break
+        held.append(s)
+    start = time.monotonic()
+    try:
+        status: int | str = container.request(port, "/health", timeout=5)[0]
+    except OSError as exc:
+        status = f"no answer ({exc.__class__.__name__})"
+    latency = time.monotonic() - start
+    time.sleep(float(args.timeout_request) + 1)
+    expired = 0
+    with selectors.DefaultSelector() as sel:
+        for s in held:
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ)
+        deadline = time.monotonic() + 10
+        while sel.get_map() and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=1):
+                try:
+                    expired += key.fileobj.recv(64).startswith(b"HTTP/1.1 408 ")
+                except OSError:
+                    pass
+                sel.unregister(key.fileobj)
+    for s in held:
+        s.close()
+    peak, state = _peak(c, 0), _state(c, port)
+    print(
+        f"{len(held):,} half-open connections: /health {status} in {latency * 1000:.0f} ms "
+        f"while held; {expired} answered 408 after {args.timeout_request} s; "
+        f"peak {peak:.1f} MiB; {state}"
+    )
+    return state == "alive" and status == 200 and latency < 1.0 and expired == len(held) == 1100
+
+
+ATTACKS = {"body": attack_body, "headers": attack_headers, "slow": attack_slow}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="probe", description=__doc__.splitlines()[0])
     parser.add_argument("image", help="rlocationpath of the image (set by the target)")
     parser.add_argument("--memory", type=int, default=256, help="memory limit in MiB")
     parser.add_argument("--timeout-request", default="5", help="the launcher's TIMEOUT_REQUEST")
+    parser.add_argument("--image-dir", help="another image layout to attack (an absolute path)")
+    parser.add_argument("--attacks", default="body,headers,slow", help="which, in order")
     args = parser.parse_args(argv)
+    chosen = args.attacks.split(",")
+    if not chosen or set(chosen) - set(ATTACKS):
+        parser.error(f"--attacks: choose from {','.join(ATTACKS)}, got {args.attacks!r}")
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     port = container.free_port()
@@ -73,72 +167,15 @@ def main(argv: list[str]) -> int:
              "TIMEOUT_REQUEST": args.timeout_request, "API_TOKEN": "probe-token"},
         memory_limit=args.memory * MiB,
     )  # fmt: skip
-    ok = True
-    with container.Container(str(runfiles.runfile(args.image)), run) as c:
+    image = args.image_dir or str(runfiles.runfile(args.image))
+    with container.Container(image, run) as c:
         c.wait_http(port, "/health")
         idle = _cgroup_bytes(c, "memory.usage_in_bytes") / MiB
         limit = _cgroup_bytes(c, "memory.limit_in_bytes") / MiB
         print(f"memory limit {limit:.0f} MiB (cgroup); idle: {idle:.1f} MiB")
-        ok &= limit == args.memory
-
-        head = (b"POST /api/v1/todos HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                b"Content-Length: %d\r\n\r\n" % (100 * MiB))  # fmt: skip
-        answer = _flood(port, head, 100 * MiB)
-        alive = c.running() and container.request(port, "/health")[0] == 200
-        peak = _cgroup_bytes(c, "memory.max_usage_in_bytes") / MiB
-        print(
-            f"100 MB unauthenticated POST: {answer.decode()!r}; peak {peak:.1f} MiB; alive {alive}"
-        )
-        ok &= alive and b" 413 " in answer
-
-        answers: list[bytes] = []
-        big = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: "
-        threads = [
-            threading.Thread(target=lambda: answers.append(_flood(port, big, 50 * MiB)))
-            for _ in range(4)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        alive = c.running() and container.request(port, "/health")[0] == 200
-        peak = _cgroup_bytes(c, "memory.max_usage_in_bytes") / MiB
-        shown = sorted({a.decode() for a in answers})
-        print(f"4 x 50 MB header: {shown}; peak {peak:.1f} MiB; alive {alive}")
-        ok &= alive and all(b" 431 " in a for a in answers)
-
-        held = []
-        for i in range(1100):
-            s = socket.create_connection(("127.0.0.1", port), timeout=10)
-            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow-%d: " % i)
-            held.append(s)
-        start = time.monotonic()
-        status = container.request(port, "/health", timeout=5)[0]
-        latency = time.monotonic() - start
-        time.sleep(float(args.timeout_request) + 1)
-        expired = 0
-        with selectors.DefaultSelector() as sel:
-            for s in held:
-                s.setblocking(False)
-                sel.register(s, selectors.EVENT_READ)
-            deadline = time.monotonic() + 10
-            while sel.get_map() and time.monotonic() < deadline:
-                for key, _ in sel.select(timeout=1):
-                    try:
-                        expired += key.fileobj.recv(64).startswith(b"HTTP/1.1 408 ")
-                    except OSError:
-                        pass
-                    sel.unregister(key.fileobj)
-        for s in held:
-            s.close()
-        alive = c.running() and container.request(port, "/health")[0] == 200
-        peak = _cgroup_bytes(c, "memory.max_usage_in_bytes") / MiB
-        print(
-            f"1,100 half-open connections: /health {status} in {latency * 1000:.0f} ms while held; "
-            f"{expired} answered 408 after TIMEOUT_REQUEST={args.timeout_request} s; "
-            f"peak {peak:.1f} MiB; alive {alive}"
-        )
-        ok &= alive and status == 200 and latency < 1.0 and expired == 1100
+        ok = limit == args.memory
+        for name in chosen:
+            ok &= ATTACKS[name](c, port, args)
     print("contained" if ok else "NOT contained")
     return 0 if ok else 1
 
