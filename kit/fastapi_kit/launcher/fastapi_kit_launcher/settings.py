@@ -50,15 +50,31 @@ class Settings:
     http: str = "auto"
 
 
-def cpu_limit(cgroup: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
-    """CPUs this process may use: its affinity, lowered by a cgroup v2 quota (a pod's limit)."""
-    cpus = len(os.sched_getaffinity(0))
+CGROUP_V2 = Path("/sys/fs/cgroup/cpu.max")
+CGROUP_V1 = Path("/sys/fs/cgroup/cpu")
+
+
+def _quota(cgroup_v2: Path, cgroup_v1: Path) -> tuple[int, int] | None:
+    """(quota, period) in microseconds from cgroup v2's cpu.max or v1's cfs files; None: none."""
     try:
-        quota, period = cgroup.read_text().split()[:2]
-        if quota != "max":
-            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+        quota, period = cgroup_v2.read_text().split()[:2]
+        return None if quota == "max" else (int(quota), int(period))
     except (OSError, ValueError):
         pass
+    try:
+        quota = int((cgroup_v1 / "cpu.cfs_quota_us").read_text())
+        period = int((cgroup_v1 / "cpu.cfs_period_us").read_text())
+        return None if quota <= 0 else (quota, period)
+    except (OSError, ValueError):
+        return None
+
+
+def cpu_limit(cgroup_v2: Path = CGROUP_V2, cgroup_v1: Path = CGROUP_V1) -> int:
+    """CPUs this process may use: its affinity, lowered by a cgroup quota (a pod's CPU limit)."""
+    cpus = len(os.sched_getaffinity(0))
+    quota = _quota(cgroup_v2, cgroup_v1)
+    if quota is not None and quota[1] > 0:
+        cpus = min(cpus, max(1, math.ceil(quota[0] / quota[1])))
     return max(1, cpus)
 
 

@@ -1,5 +1,6 @@
 """The launcher's settings: bounds, `_FILE` secrets and one-line errors naming the variable."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -99,11 +100,21 @@ def test_long_bad_value_is_cut_in_the_message() -> None:
 
 
 def test_cgroup_quota_lowers_the_cpu_count(tmp_path: Path) -> None:
-    cpu_max = tmp_path / "cpu.max"
+    cpu_max, v1 = tmp_path / "cpu.max", tmp_path / "v1"
     cpu_max.write_text("50000 100000\n")  # half a CPU: rounds up to one
-    assert settings.cpu_limit(cpu_max) == 1
+    assert settings.cpu_limit(cpu_max, v1) == 1
     cpu_max.write_text("max 100000\n")
-    assert settings.cpu_limit(cpu_max) >= 1
+    assert settings.cpu_limit(cpu_max, v1) == len(os.sched_getaffinity(0))
+
+
+def test_cgroup_v1_quota_is_read_too(tmp_path: Path) -> None:
+    v1 = tmp_path / "cpu"
+    v1.mkdir()
+    (v1 / "cpu.cfs_quota_us").write_text("100000\n")
+    (v1 / "cpu.cfs_period_us").write_text("100000\n")
+    assert settings.cpu_limit(tmp_path / "absent", v1) == 1
+    (v1 / "cpu.cfs_quota_us").write_text("-1\n")  # no quota
+    assert settings.cpu_limit(tmp_path / "absent", v1) == len(os.sched_getaffinity(0))
 
 
 if __name__ == "__main__":
