@@ -200,12 +200,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_VALUED = frozenset({"--port", "--root", "--uv", "--asgi"})
+
+
+def _take_adopt(argv: list[str]) -> bool:
+    """Remove `adopt` when it is the first positional word (`bazel run` puts --uv=... first)."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in _VALUED:
+            i += 2
+        elif word.startswith("-"):
+            i += 1
+        else:
+            if word == "adopt":
+                del argv[i]
+                return True
+            return False
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
-    adopting = bool(argv) and argv[0] == "adopt"
+    adopting = _take_adopt(argv)
     if adopting:
-        argv.pop(0)
         parser.add_argument("dir", help="the project folder, relative to the workspace")
         parser.add_argument("--asgi", help="the app as pkg.module:attr (default: app.main:app)")
     else:

@@ -30,7 +30,8 @@ def root(tmp_path: Path) -> Path:
 
 
 def _run(root: Path, *args: str) -> int:
-    return new_service.main([*args, "--root", str(root), "--no-relock"])
+    # As `bazel run` calls it: the target's own --uv=... comes before the user's words.
+    return new_service.main(["--uv=unused.whl", *args, "--root", str(root), "--no-relock"])
 
 
 def _members(root: Path) -> list[str]:
