@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import argparse
 import resource
-import selectors
-import socket
 import sys
 import threading
 import time
 from pathlib import Path
 
-from kit_lib import runfiles
+from kit_lib import hostile, runfiles
 from runtime import bundle, container
 
 MiB = 1 << 20
@@ -60,23 +58,8 @@ def _peak(c: container.Container, seen: float) -> float:
 
 
 def _flood(port: int, head: bytes, total: int) -> bytes:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    try:
-        sock.sendall(head)
-        sent, chunk = 0, b"a" * 65536
-        while sent < total:
-            sock.sendall(chunk)
-            sent += len(chunk)
-    except OSError:
-        pass
-    answer = b""
-    try:
-        while data := sock.recv(65536):
-            answer += data
-    except OSError:
-        pass
-    sock.close()
-    return answer.split(b"\r\n", 1)[0]
+    """The status line the server answered a flood with."""
+    return hostile.flood(port, head, total).split(b"\r\n", 1)[0]
 
 
 def attack_body(c: container.Container, port: int, args: argparse.Namespace) -> bool:
@@ -106,14 +89,7 @@ def attack_headers(c: container.Container, port: int, args: argparse.Namespace) 
 
 
 def attack_slow(c: container.Container, port: int, args: argparse.Namespace) -> bool:
-    held = []
-    for i in range(1100):
-        try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=10)
-            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow-%d: " % i)
-        except OSError:
-            break
-        held.append(s)
+    held = hostile.half_open(port, 1100)
     start = time.monotonic()
     try:
         status: int | str = container.request(port, "/health", timeout=5)[0]
@@ -121,21 +97,7 @@ def attack_slow(c: container.Container, port: int, args: argparse.Namespace) -> 
         status = f"no answer ({exc.__class__.__name__})"
     latency = time.monotonic() - start
     time.sleep(float(args.timeout_request) + 1)
-    expired = 0
-    with selectors.DefaultSelector() as sel:
-        for s in held:
-            s.setblocking(False)
-            sel.register(s, selectors.EVENT_READ)
-        deadline = time.monotonic() + 10
-        while sel.get_map() and time.monotonic() < deadline:
-            for key, _ in sel.select(timeout=1):
-                try:
-                    expired += key.fileobj.recv(64).startswith(b"HTTP/1.1 408 ")
-                except OSError:
-                    pass
-                sel.unregister(key.fileobj)
-    for s in held:
-        s.close()
+    expired = hostile.answered(held, b"HTTP/1.1 408 ")
     peak, state = _peak(c, 0), _state(c, port)
     print(
         f"{len(held):,} half-open connections: /health {status} in {latency * 1000:.0f} ms "

@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import os
 import resource
-import selectors
 import signal
 import socket
 import subprocess
@@ -22,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from kit_lib import hostile
 from kit_lib.ports import free_port
 
 PARSERS = ["h11", "httptools"]
@@ -83,32 +83,6 @@ def _rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def _flood(port: int, head: bytes, total: int) -> bytes:
-    """Send `head`, then up to `total` bytes of 'a' until the server hangs up; return its answer."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    chunk = b"a" * 65536
-    try:
-        sock.sendall(head)
-        sent = 0
-        while sent < total:
-            sock.sendall(chunk)
-            sent += len(chunk)
-    except OSError:
-        pass  # the server answered and closed: what we want
-    try:
-        sock.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-    answer = b""
-    try:
-        while data := sock.recv(65536):
-            answer += data
-    except OSError:
-        pass
-    sock.close()
-    return answer
-
-
 @pytest.mark.parametrize("parser", PARSERS)
 def test_oversized_body_is_413_before_the_app_reads_it(parser: str) -> None:
     with server(parser) as (proc, port):
@@ -117,7 +91,7 @@ def test_oversized_body_is_413_before_the_app_reads_it(parser: str) -> None:
             b"POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b"Content-Length: %d\r\n\r\n" % (100 * MiB)
         )
-        answer = _flood(port, head, 100 * MiB)
+        answer = hostile.flood(port, head, 100 * MiB)
         assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
         chunked = b"POST /items HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
         sock = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -147,7 +121,7 @@ def test_oversized_headers_are_431_with_either_parser(parser: str) -> None:
         threads = [
             threading.Thread(
                 target=lambda: answers.append(
-                    _flood(port, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ", 50 * MiB)
+                    hostile.flood(port, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ", 50 * MiB)
                 )
             )
             for _ in range(4)
@@ -175,31 +149,13 @@ def test_half_sent_requests_do_not_lock_others_out_and_expire(parser: str) -> No
         pytest.fail(f"RLIMIT_NOFILE hard limit {hard} is too low for this test")
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     with server(parser, TIMEOUT_REQUEST="3") as (_, port):
-        held = []
-        for i in range(1100):
-            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow-%d: " % i)
-            held.append(sock)
+        held = hostile.half_open(port, 1100)
+        assert len(held) == 1100
         start = time.monotonic()
         assert _get(port, "/health", timeout=1) == 200
         assert time.monotonic() - start < 1.0
         time.sleep(4)  # past TIMEOUT_REQUEST: every half-sent request is answered 408 and closed
-        timed_out = 0
-        with selectors.DefaultSelector() as selector:
-            for sock in held:
-                sock.setblocking(False)
-                selector.register(sock, selectors.EVENT_READ)
-            deadline = time.monotonic() + 10
-            while selector.get_map() and time.monotonic() < deadline:
-                for key, _ in selector.select(timeout=1):
-                    sock = key.fileobj
-                    try:
-                        timed_out += sock.recv(100).startswith(b"HTTP/1.1 408 ")
-                    except OSError:
-                        pass
-                    selector.unregister(sock)
-        for sock in held:
-            sock.close()
+        timed_out = hostile.answered(held, b"HTTP/1.1 408 ")
         assert timed_out == 1100
 
 
@@ -242,7 +198,7 @@ def test_sigterm_drains_cuts_with_503_and_exits_0(parser: str) -> None:
 
 def test_workers_serve_with_the_limits() -> None:
     with server("httptools", WEB_CONCURRENCY="2") as (proc, port):
-        answer = _flood(port, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ", 2 * MiB)
+        answer = hostile.flood(port, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ", 2 * MiB)
         assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
