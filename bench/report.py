@@ -285,13 +285,15 @@ def _service_rows(service: dict[str, Any] | None) -> list[tuple[str, str, str]]:
                     + (f", {errors} errors" if errors else ""),
                 )
             )
-        rows.append(
-            (
-                "Service",
-                f"GET `{path}` req/s ratio {service['rps_ratio']['of']}",
-                _ratio(service["rps_ratio"]["by_endpoint"][path]),
-            )
-        )
+        for key in ("rps_ratio", "launcher_ratio"):
+            if key in service:
+                rows.append(
+                    (
+                        "Service",
+                        f"GET `{path}` req/s ratio {service[key]['of']}",
+                        _ratio(service[key]["by_endpoint"][path]),
+                    )
+                )
     for name, variant in service["variants"].items():
         peak = max(e["rss_peak_kib"] for e in variant["endpoints"].values())
         rows.append(

@@ -38,7 +38,15 @@ from bench import common
 VARIANTS: dict[str, dict[str, str]] = {
     "uvloop+httptools": {"LOOP": "uvloop", "HTTP": "httptools"},
     "asyncio+h11": {"LOOP": "asyncio", "HTTP": "h11"},
+    # The same app, image and loop, served by plain uvicorn instead of the kit's launcher: what
+    # the launcher's guard (body limit, head limit, request deadline) costs per request.
+    "uvloop+httptools, plain uvicorn": {"LOOP": "uvloop", "HTTP": "httptools"},
 }
+PLAIN = "uvloop+httptools, plain uvicorn"
+PLAIN_COMMAND = [
+    "/opt/venv/bin/python", "-m", "uvicorn", "--factory", "app.main:create_app_from_environ",
+    "--host", "0.0.0.0", "--loop", "uvloop", "--http", "httptools", "--no-server-header",
+]  # fmt: skip
 ENDPOINTS = ("/health", "/api/v1/todos")
 TOKEN = "bench-token"
 SEED_TODOS = 20
@@ -195,7 +203,8 @@ def measure(
         for name, settings in VARIANTS.items():
             port = container.free_port()
             env = {"PORT": str(port), "API_TOKEN": TOKEN, **settings}
-            run = bundle.RunSpec(env=env, read_only=True)
+            command = [*PLAIN_COMMAND, "--port", str(port)] if name == PLAIN else None
+            run = bundle.RunSpec(env=env, read_only=True, command=command)
             c = stack.enter_context(container.Container(image_dir, run, name="bench-service"))
             c.wait_http(port, "/ready", timeout=60)
             _seed(port, SEED_TODOS)
@@ -234,11 +243,14 @@ def measure(
         }
         for name, by_path in runs.items()
     }
-    fast, slow = list(VARIANTS)
-    ratios = {
-        path: variants[fast]["endpoints"][path]["rps"] / variants[slow]["endpoints"][path]["rps"]
-        for path in ENDPOINTS
-    }
+    fast, slow, plain = list(VARIANTS)
+
+    def ratio(a: str, b: str) -> dict[str, float]:
+        return {
+            path: variants[a]["endpoints"][path]["rps"] / variants[b]["endpoints"][path]["rps"]
+            for path in ENDPOINTS
+        }
+
     return {
         "settings": {
             "seconds": seconds,
@@ -250,7 +262,8 @@ def measure(
             "seeded_todos": SEED_TODOS,
         },
         "variants": variants,
-        "rps_ratio": {"of": f"{fast} / {slow}", "by_endpoint": ratios},
+        "rps_ratio": {"of": f"{fast} / {slow}", "by_endpoint": ratio(fast, slow)},
+        "launcher_ratio": {"of": f"launcher / {plain}", "by_endpoint": ratio(fast, plain)},
     }
 
 
