@@ -24,8 +24,10 @@ def _layer_impl(ctx, kind, prefix, extra_args, entries, files):
     args.add("--python-version", ctx.attr.python_version)
     if ctx.attr.compile:
         args.add("--compile")
+    tools = []
     if getattr(ctx.attr, "strip", False):
-        args.add("--strip")
+        args.add("--strip", ctx.file._strip)
+        tools.append(ctx.file._strip)
     if ctx.attr.compress:
         args.add("--gzip")
     args.add_all(getattr(ctx.attr, "exclude", []), before_each = "--exclude")
@@ -33,7 +35,7 @@ def _layer_impl(ctx, kind, prefix, extra_args, entries, files):
     ctx.actions.run(
         executable = ctx.executable._tool,
         arguments = [args],
-        inputs = depset([manifest], transitive = [files]),
+        inputs = depset([manifest] + tools, transitive = [files]),
         outputs = [out],
         mnemonic = "PyLayer",
         progress_message = "Building %s layer %%{label}" % kind,
@@ -119,6 +121,11 @@ First-party files are never inputs: an app change does not rebuild this layer.""
         strip = attr.bool(
             default = True,
             doc = "Strip debug info from native extensions (binutils' `strip --strip-debug`).",
+        ),
+        _strip = attr.label(
+            default = "@binutils_strip//:strip",
+            allow_single_file = True,
+            cfg = "exec",
         ),
     ),
 )

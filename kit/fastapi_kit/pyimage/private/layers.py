@@ -12,7 +12,6 @@ import argparse
 import fnmatch
 import json
 import py_compile
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -134,17 +133,14 @@ def drop(entries: list, patterns: list[str]) -> list:
     ]
 
 
-def strip_debug(entries: list, tmp: Path) -> list:
+def strip_debug(entries: list, tmp: Path, strip: str) -> list:
     """Strip debug sections from native extensions (`*.so`) with binutils' strip.
 
     Wheels often ship unstripped extensions (uvloop: 16 MB, of which 14 MB is debug info). The
     code sections are untouched, so behaviour is identical; only tracebacks in gdb lose detail.
     """
-    strip = shutil.which("strip")
-    if strip is None:
-        raise SystemExit(
-            "error: strip (binutils) not found on PATH; install it or set strip = False"
-        )
+    if not Path(strip).is_file():
+        raise SystemExit(f"error: --strip {strip}: no such program (binutils' strip)")
     out = []
     for i, entry in enumerate(entries):
         if entry.kind == tarball.FILE and entry.source and ".so" in Path(entry.path).suffixes:
@@ -168,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-version", default="3.13")
     parser.add_argument("--venv", default="/opt/venv", help="venv the app layer plugs into")
     parser.add_argument("--compile", action="store_true", help="add .pyc files")
-    parser.add_argument("--strip", action="store_true", help="strip debug info from .so files")
+    parser.add_argument("--strip", metavar="STRIP", help="strip debug info from .so files with it")
     parser.add_argument("--exclude", action="append", default=[], help="glob of files to leave out")
     parser.add_argument("--gzip", action="store_true", help="write a gzipped tar")
     args = parser.parse_args(argv)
@@ -182,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         entries = drop(entries, args.exclude)
         if args.strip:
-            entries = strip_debug(entries, Path(tmp))
+            entries = strip_debug(entries, Path(tmp), args.strip)
         if args.compile:
             try:
                 entries = compile_pycs(entries, Path(tmp), strict=args.kind == "app")

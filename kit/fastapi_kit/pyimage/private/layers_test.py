@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tarfile
 from pathlib import Path
@@ -89,6 +90,14 @@ def test_same_inputs_same_bytes(tmp_path: Path):
     assert (tmp_path / "1.tar").read_bytes() == (tmp_path / "2.tar").read_bytes()
 
 
+def test_a_missing_strip_is_one_line(tmp_path: Path):
+    manifest = tmp_path / "m.json"
+    manifest.write_text("[]")
+    args = ["venv", "--manifest", str(manifest), "--output", str(tmp_path / "v.tar")]
+    with pytest.raises(SystemExit, match="--strip /nope: no such program"):
+        layers.main([*args, "--prefix", "/opt/venv", "--strip", "/nope"])
+
+
 def test_pyc_is_unchecked_hash(tmp_path: Path):
     out = tmp_path / "a.tar"
     _build(tmp_path, "app", "/app", "a.tar")
@@ -129,7 +138,8 @@ def test_strip_removes_debug_info_and_exclude_drops_sources(tmp_path: Path):
     manifest.write_text(json.dumps(files))
     out = tmp_path / "v.tar"
     args = ["venv", "--manifest", str(manifest), "--output", str(out), "--prefix", "/opt/venv"]
-    assert layers.main([*args, "--strip", "--exclude", "*.pyx"]) == 0
+    strip = Path(os.environ["TEST_SRCDIR"]) / os.environ["STRIP"]  # the declared @binutils_strip
+    assert layers.main([*args, "--strip", str(strip), "--exclude", "*.pyx"]) == 0
     with tarfile.open(out) as tar:
         names = tar.getnames()
         assert not any(n.endswith(".pyx") for n in names)
