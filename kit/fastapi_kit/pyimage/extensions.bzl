@@ -20,7 +20,7 @@ _host_tool = repository_rule(
     local = True,
 )
 
-def _host_tools_impl(mctx):
+def _host_tools_impl(_mctx):
     _host_tool(name = "binutils_strip", program = "strip")
 
 host_tools = module_extension(
