@@ -9,8 +9,10 @@ become `/app`. Both are byte-compiled here, reproducibly, so a read-only root st
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import fnmatch
 import json
+import os
 import py_compile
 import subprocess
 import sys
@@ -77,35 +79,52 @@ def _file(src: str, dest: str) -> tarball.Entry:
     return tarball.Entry(dest, tarball.FILE, mode, source=src)
 
 
+def _compile_one(job: tuple[str, str, str]) -> str | None:
+    """Compile one file (in a worker process); None, or a one-line reason it did not compile."""
+    source, cfile, dfile = job
+    try:
+        py_compile.compile(
+            source,
+            cfile=cfile,
+            dfile=dfile,
+            doraise=True,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+    except py_compile.PyCompileError as err:
+        return _compile_error(source, err)
+    return None
+
+
 def compile_pycs(entries: list, tmp: Path, strict: bool = False) -> list:
     """Add an unchecked-hash .pyc beside every .py: stable bytes, never re-validated at run time.
 
     `dfile` is the in-image path, so tracebacks name the file where it really is. With `strict`
     (first-party code), a file that does not compile is an error naming its file and line: the
-    container would crash on it at import.
+    container would crash on it at import. Files compile in parallel (one process per CPU):
+    each .pyc depends only on its own source, so the bytes are the same in any order.
     """
-    out = list(entries)
+    jobs: list[tuple[int, tarball.Entry, tuple[str, str, str]]] = []
     for i, entry in enumerate(entries):
         if entry.kind != tarball.FILE or not entry.path.endswith(".py") or entry.source is None:
             continue
+        jobs.append((i, entry, (entry.source, str(tmp / f"{i}.pyc"), entry.path)))
+    workers = min(len(os.sched_getaffinity(0)), max(1, len(jobs) // 64))
+    if workers > 1:
+        with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+            errors = list(pool.map(_compile_one, [job for _, _, job in jobs], chunksize=32))
+    else:
+        errors = [_compile_one(job) for _, _, job in jobs]
+    out = list(entries)
+    for (_, entry, (_, cfile, _)), error in zip(jobs, errors, strict=True):
+        if error is not None:
+            if strict:
+                raise LayerBuildError(error)
+            # A wheel may ship files that are not meant to be imported (templates, py2 code).
+            print(f"warning: not compiled: {entry.path}: {error.rpartition(': ')[2]}")
+            continue
         dest = Path(entry.path)
         pyc_path = dest.parent / "__pycache__" / f"{dest.stem}.{sys.implementation.cache_tag}.pyc"
-        cfile = tmp / f"{i}.pyc"
-        try:
-            py_compile.compile(
-                entry.source,
-                cfile=str(cfile),
-                dfile=entry.path,
-                doraise=True,
-                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            )
-        except py_compile.PyCompileError as err:
-            if strict:
-                raise LayerBuildError(_compile_error(entry.source, err)) from None
-            # A wheel may ship files that are not meant to be imported (templates, py2 code).
-            print(f"warning: not compiled: {entry.path}: {err.msg.splitlines()[-1]}")
-            continue
-        out.append(tarball.Entry(str(pyc_path), tarball.FILE, 0o644, source=str(cfile)))
+        out.append(tarball.Entry(str(pyc_path), tarball.FILE, 0o644, source=cfile))
     return out
 
 
