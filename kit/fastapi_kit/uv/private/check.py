@@ -7,12 +7,12 @@ with the command that fixes it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
 
 from kit_lib import runfiles
+from kit_lib.tarball import sha256_file
 
 
 def stale(record: dict, files: dict[str, Path]) -> list[str]:
@@ -22,7 +22,7 @@ def stale(record: dict, files: dict[str, Path]) -> list[str]:
     for name, path in sorted(files.items()):
         if name not in recorded:
             problems.append(f"{name} is new")
-        elif hashlib.sha256(path.read_bytes()).hexdigest() != recorded[name]:
+        elif sha256_file(path) != recorded[name]:
             problems.append(f"{name} changed")
     problems += [f"{name} is gone" for name in sorted(set(recorded) - set(files))]
     return problems

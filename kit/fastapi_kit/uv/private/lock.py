@@ -11,7 +11,6 @@ own committed input, with `--frozen`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from kit_lib import cli, runfiles
 from kit_lib.layout import write_file_atomic
+from kit_lib.tarball import sha256_file
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -138,7 +138,7 @@ def local_hashes(root: Path, uv_lock: dict, name: str, version: str) -> list[str
                 hashes.append(f["hash"].removeprefix("sha256:"))
             elif "path" in f:
                 hashes.append(
-                    digest(
+                    sha256_file(
                         (root / f["path"]) if not Path(f["path"]).is_absolute() else Path(f["path"])
                     )
                 )
@@ -162,9 +162,8 @@ def sdist_only(uv_lock: dict) -> dict[str, dict[str, str]]:
     return dict(sorted(out.items()))
 
 
-def pin_hashes(export: str, root: Path) -> str:
+def pin_hashes(export: str, root: Path, uv_lock: dict) -> str:
     """Give every requirement of `export` its --hash lines; fail for one with no known file."""
-    uv_lock = tomllib.loads((root / "uv.lock").read_text(encoding="utf-8"))
     out = []
     for line in export.splitlines():
         head = line.strip()
@@ -184,10 +183,6 @@ def pin_hashes(export: str, root: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def inputs(root: Path, found: list[Member], frozen: bool) -> dict[str, str]:
     """sha256 of each file the lock was made from (uv.lock too when it is the team's input)."""
     files = [f"{m.path}/pyproject.toml" if m.path != "." else "pyproject.toml" for m in found]
@@ -195,7 +190,7 @@ def inputs(root: Path, found: list[Member], frozen: bool) -> dict[str, str]:
         files.insert(0, "pyproject.toml")
     if frozen:
         files.append("uv.lock")
-    return {f: digest(root / f) for f in files}
+    return {f: sha256_file(root / f) for f in files}
 
 
 class Uv:
@@ -240,7 +235,8 @@ def lock(
             raise LockError(f"--frozen: no uv.lock in {root}")
     else:
         uv.run("lock", "--python", python_version)
-    everything = pin_hashes(uv.export("--all-packages", "--all-groups"), root)
+    uv_lock = tomllib.loads((root / "uv.lock").read_text(encoding="utf-8"))
+    everything = pin_hashes(uv.export("--all-packages", "--all-groups"), root, uv_lock)
     if "://" in everything:
         raise LockError("the export names a URL (a direct or VCS dependency); use an index")
     members_json = {
@@ -261,7 +257,7 @@ def lock(
         "requirements": requirements_name,
         "inputs": inputs(root, found, frozen),
         "members": members_json,
-        "sdists": sdist_only(tomllib.loads((root / "uv.lock").read_text(encoding="utf-8"))),
+        "sdists": sdist_only(uv_lock),
     }
     return header(command) + everything, json.dumps(record, indent=2, sort_keys=True) + "\n"
 
