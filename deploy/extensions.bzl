@@ -6,7 +6,7 @@ tag makes a repository named after the program whose default target is the progr
 fails with a clear message if one is absent.
 """
 
-load("//deploy/private:host_binary.bzl", "host_binary")
+load("@kit_lib//toolchains:host_binary.bzl", "host_binary")
 
 _find = tag_class(
     doc = "A program to find on PATH when its repository is fetched.",
