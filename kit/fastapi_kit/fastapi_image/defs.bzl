@@ -227,7 +227,6 @@ def fastapi_image(
         healthcheck_type = type(healthcheck),
         module = module or "",
         port = port,
-        python = PYTHON,
         repository = repository,
         **common
     )

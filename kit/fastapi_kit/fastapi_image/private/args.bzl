@@ -53,7 +53,6 @@ fastapi_image_args = rule(
         "healthcheck_type": attr.string(doc = "type() of the macro's `healthcheck`.", mandatory = True),
         "module": attr.string(doc = "The module run with `python -m`, or \"\"."),
         "port": attr.int(doc = "The port the app serves on.", mandatory = True),
-        "python": attr.string(doc = "The venv's interpreter in the image.", mandatory = True),
         "repository": attr.string(doc = "Where :push pushes to.", mandatory = True),
     },
 )
