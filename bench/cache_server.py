@@ -30,9 +30,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from kit_lib import runfiles
 from runtime import container
 
-from bench import common
+from bench import _tools, common
 
 WORKER_USER = "nobody"
 LOG_FORMAT = "$request_method $uri $status $body_bytes_sent $content_length"
@@ -128,9 +129,7 @@ class Server:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        if not Path(self.nginx).exists():
-            raise common.BenchError("nginx not found (./bazelw's managed root has it)")
+        self.nginx = str(runfiles.runfile(_tools.NGINX))
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
 

@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -31,9 +30,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from kit_lib import runfiles
 from runtime import bundle, container
 
-from bench import common
+from bench import _tools, common
 
 VARIANTS: dict[str, dict[str, str]] = {
     "uvloop+httptools": {"LOOP": "uvloop", "HTTP": "httptools"},
@@ -117,10 +117,8 @@ def rss_peak(pid: int, interval: float = 0.1) -> Iterator[list[int]]:
 
 
 def pin(pids: list[int], cpu: int) -> bool:
-    """Move every thread of `pids` to one CPU; False when taskset is missing or refuses."""
-    taskset = shutil.which("taskset")
-    if not taskset:
-        return False
+    """Move every thread of `pids` to one CPU; False when taskset refuses."""
+    taskset = str(runfiles.runfile(_tools.TASKSET))
     ok = True
     for pid in pids:
         cmd = [taskset, "--all-tasks", "--pid", "--cpu-list", str(cpu), str(pid)]
@@ -133,12 +131,14 @@ class Load:
     """Runs wrk against loopback ports with fixed settings."""
 
     def __init__(self, connections: int, wrk_cpu: int | None, workdir: Path) -> None:
-        wrk = shutil.which("wrk")
-        if not wrk:
-            raise common.BenchError("wrk not found (./bazelw's managed root has it)")
+        wrk = str(runfiles.runfile(_tools.WRK))
         self.script = workdir / "report.lua"
         self.script.write_text(WRK_SCRIPT)
-        self.prefix = [] if wrk_cpu is None else ["taskset", "--cpu-list", str(wrk_cpu)]
+        self.prefix = (
+            []
+            if wrk_cpu is None
+            else [str(runfiles.runfile(_tools.TASKSET)), "--cpu-list", str(wrk_cpu)]
+        )
         self.wrk = wrk
         self.connections = connections
 

@@ -125,12 +125,7 @@ def runtime_config(image: layout.Image, run: RunSpec, hostname: str = "app") -> 
             "source": "shm",
             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
         },
-        {
-            "destination": "/sys",
-            "type": "sysfs",
-            "source": "sysfs",
-            "options": ["nosuid", "noexec", "nodev", "ro"],
-        },
+        _sys_mount(),
     ]
     namespaces = ["pid", "ipc", "uts", "mount"] + (["network"] if run.network_namespace else [])
     for path in run.tmpfs:
@@ -174,6 +169,26 @@ def runtime_config(image: layout.Image, run: RunSpec, hostname: str = "app") -> 
             "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"],
         },
     }
+
+
+def in_user_namespace(uid_map: str = "/proc/self/uid_map") -> bool:
+    """Whether this process runs in a user namespace (./bazelw as a normal user), not real root."""
+    try:
+        lines = Path(uid_map).read_text().split("\n")
+    except OSError:
+        return False
+    return [line.split() for line in lines if line.strip()] != [["0", "0", "4294967295"]]
+
+
+def _sys_mount() -> dict[str, Any]:
+    """/sys read-only. A new sysfs needs the network namespace's owner, which a container started
+    from a user namespace is not (rootless runc): there /sys is bind-mounted, as `runc spec
+    --rootless` writes it; the container sees the same read-only files either way."""
+    if in_user_namespace():
+        return {"destination": "/sys", "type": "none", "source": "/sys",
+                "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}  # fmt: skip
+    return {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+            "options": ["nosuid", "noexec", "nodev", "ro"]}  # fmt: skip
 
 
 def _nofile_hard() -> int:

@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from kit_lib import runfiles
 from kit_lib.ports import free_port
 
-from runtime import bundle
+from runtime import _tools, bundle
 
 # free_port is kit_lib's, re-exported for the runtime's callers.
 __all__ = ["Container", "ContainerError", "free_port", "in_own_root", "request", "runc_binary"]
@@ -26,11 +27,35 @@ class ContainerError(RuntimeError):
 
 
 def runc_binary() -> str:
-    """The runc to use: $RUNC, else the one on PATH."""
-    found = os.environ.get("RUNC") or shutil.which("runc")
-    if not found:
-        raise ContainerError("runc not found: install it (./bazelw's managed root has it)")
-    return found
+    """The runc to use: $RUNC if set, else the declared one in this library's runfiles."""
+    if os.environ.get("RUNC"):
+        return os.environ["RUNC"]
+    found = runfiles.runfile(_tools.RUNC)
+    if not found.exists():
+        raise ContainerError(
+            f"runc not found at {found}: run this through bazel (it provides runc)"
+        )
+    return str(found)
+
+
+def descendants(root: int, proc: Path = Path("/proc")) -> list[int]:
+    """`root` and every process below it, parents before children, from /proc/<pid>/stat."""
+    children: dict[int, list[int]] = {}
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    if not (proc / str(root)).exists():
+        return []
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop(0)
+        out.append(pid)
+        todo.extend(sorted(children.get(pid, [])))
+    return out
 
 
 def _root_is_mount_point() -> bool:
@@ -121,9 +146,17 @@ class Container:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def pids(self) -> list[int]:
-        """Host PIDs of the container's processes."""
-        result = self._runc("ps", "--format", "json", self.id)
-        return json.loads(result.stdout or "[]") if result.returncode == 0 else []
+        """Host PIDs of the container's processes: its first process and all its descendants.
+
+        Read from /proc, not `runc ps`, which lists a cgroup's members: rootless runc (./bazelw
+        as a normal user) runs containers without a cgroup of their own. In the container's PID
+        namespace orphans are re-parented to its first process, so the tree holds every process.
+        """
+        result = self._runc("state", self.id)
+        if result.returncode != 0:
+            return []
+        init = int(json.loads(result.stdout).get("pid") or 0)
+        return descendants(init) if init > 0 else []
 
     def exec(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
         """Run a command in the running container, as its user (so with no capabilities).

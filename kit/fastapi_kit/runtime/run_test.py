@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime import run
+from runtime import container, run
 
 
 def spec(argv: list[str], environ: dict[str, str] | None = None) -> run.bundle.RunSpec:
@@ -91,6 +91,31 @@ def test_one_shot_command_runs_in_the_image_with_the_given_env() -> None:
     assert "container exited with code 0" in ok.stderr
     other = one_shot("-e", "X=2", "--", "/opt/venv/bin/python", "-c", check)
     assert other.returncode == 3, other.stderr
+
+
+@pytest.mark.parametrize(
+    ("uid_map", "rootless"),
+    [
+        ("         0          0 4294967295\n", False),  # real root (or a plain process)
+        ("         0       1001          1\n         1     100000      65536\n", True),  # ./bazelw
+    ],
+)
+def test_sys_is_bind_mounted_only_in_a_user_namespace(
+    tmp_path: Path, uid_map: str, rootless: bool
+) -> None:
+    f = tmp_path / "uid_map"
+    f.write_text(uid_map)
+    assert run.bundle.in_user_namespace(str(f)) is rootless
+
+
+def test_descendants_walk_the_process_tree(tmp_path: Path) -> None:
+    """pids() without a cgroup: the container's first process and what it started, only."""
+    for pid, comm, ppid in [(1, "init", 0), (10, "runc init", 1), (11, "py (x) y", 10),
+                            (12, "worker", 11), (20, "other", 1)]:  # fmt: skip
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "stat").write_text(f"{pid} ({comm}) S {ppid} 0 0\n")
+    assert container.descendants(10, tmp_path) == [10, 11, 12]
+    assert container.descendants(99, tmp_path) == []
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""Module extension: a Python toolchain on the machine's own Python 3.13.
+"""Module extensions for what comes from the machine: its Python 3.13 and other programs.
 
 python-build-standalone interpreters cannot be downloaded here, so py_binary and py_test run on
-the python3.X found on PATH (./bazelw's managed root provides python3.13).
+the python3.X found on PATH (./bazelw's managed root provides python3.13). `host_binaries` does
+the same for programs such as runc, strip or kustomize.
 """
 
+load("//toolchains:host_binary.bzl", "host_binary")
 load("//toolchains/private:local_python.bzl", "local_python_repository")
 
 _interpreter = tag_class(
@@ -23,4 +25,27 @@ local_python = module_extension(
     doc = "Creates one repository per `interpreter` tag, holding a py_runtime and its toolchain.",
     implementation = _local_python_impl,
     tag_classes = {"interpreter": _interpreter},
+)
+
+_find = tag_class(
+    doc = "A program to find on the machine when its repository is fetched.",
+    attrs = {
+        "name": attr.string(doc = "The repository to create, e.g. `runc` for `@runc//:runc`.", mandatory = True),
+        "binaries": attr.string_list(doc = "Programs it exposes (default: [name]), e.g. [\"postgres\", \"initdb\"]."),
+        "search": attr.string(doc = "A folder pattern with one `*` to look in instead of PATH."),
+    },
+)
+
+def _host_binaries_impl(module_ctx):
+    for mod in module_ctx.modules:
+        for tag in mod.tags.find:
+            host_binary(name = tag.name, binaries = tag.binaries or [tag.name], search = tag.search)
+
+host_binaries = module_extension(
+    doc = "Programs Bazel cannot download here (./bazelw's managed root installs them from " +
+          "Debian's locked packages), one repository per `find` tag, each program linked in as " +
+          "`@<name>//:<program>`: actions and tests take it as an input, so its content, not a " +
+          "PATH look-up, is part of their cache key. Fetching fails naming a missing program.",
+    implementation = _host_binaries_impl,
+    tag_classes = {"find": _find},
 )

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,6 +195,46 @@ def inputs(root: Path, found: list[Member], frozen: bool) -> dict[str, str]:
     return {f: sha256_file(root / f) for f in files}
 
 
+# PEP 691: the simple index as JSON, which carries each file's yanked flag (PEP 592).
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+
+
+def _simple_page(url: str) -> dict:
+    request = urllib.request.Request(url, headers={"Accept": SIMPLE_JSON})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+def yanked(uv_lock: dict, page: Callable[[str], dict] = _simple_page) -> list[str]:
+    """Locked files their index marks as yanked, as "name version (file): reason" lines.
+
+    uv does not pick a yanked release, unless a pin asks for exactly that version; a lock made
+    before the yank keeps it too. Each index is asked about the files the lock names, and a file
+    the index cannot answer for is an error, never a silent "nothing yanked".
+    """
+    found = []
+    for package in uv_lock.get("package", []):
+        registry = (package.get("source") or {}).get("registry")
+        if not registry:
+            continue  # workspace members, local paths: no index to ask
+        files = {Path(w["url"]).name for w in package.get("wheels", []) if "url" in w}
+        if "sdist" in package and "url" in package["sdist"]:
+            files.add(Path(package["sdist"]["url"]).name)
+        url = f"{registry.rstrip('/')}/{canonicalize_name(package['name'])}/"
+        try:
+            listing = {f["filename"]: f.get("yanked", False) for f in page(url).get("files", [])}
+        except (OSError, ValueError, KeyError) as exc:
+            raise LockError(
+                f"cannot check {package['name']} for yanked releases on its index: {exc}"
+            ) from exc
+        for name in sorted(files):
+            reason = listing.get(name, False)
+            if reason:
+                why = reason if isinstance(reason, str) else "no reason given"
+                found.append(f"{package['name']} {package['version']} ({name}): {why}")
+    return found
+
+
 class Uv:
     """uv, run in the workspace root."""
 
@@ -236,6 +278,12 @@ def lock(
     else:
         uv.run("lock", "--python", python_version)
     uv_lock = tomllib.loads((root / "uv.lock").read_text(encoding="utf-8"))
+    if not frozen:
+        bad = yanked(uv_lock)
+        if bad:
+            more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
+            fix = "pin a release that is not yanked"
+            raise LockError(f"yanked on the index: {bad[0]}{more}; {fix}")
     everything = pin_hashes(uv.export("--all-packages", "--all-groups"), root, uv_lock)
     if "://" in everything:
         raise LockError("the export names a URL (a direct or VCS dependency); use an index")

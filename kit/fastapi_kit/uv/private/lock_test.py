@@ -114,5 +114,44 @@ def test_closure_evaluates_markers_for_the_image():
     assert lock.closure(export, "3.13") == ["a", "c"]
 
 
+def _registry_lock() -> dict:
+    index = "https://index.test/simple"
+    return {"package": [
+        {"name": "Good_Pkg", "version": "1.0", "source": {"registry": index},
+         "wheels": [{"url": "https://files.test/good_pkg-1.0-py3-none-any.whl"}]},
+        {"name": "bad", "version": "2.0", "source": {"registry": index},
+         "sdist": {"url": "https://files.test/bad-2.0.tar.gz"},
+         "wheels": [{"url": "https://files.test/bad-2.0-py3-none-any.whl"}]},
+        {"name": "theirs", "version": "1.0", "source": {"editable": "."}},
+    ]}  # fmt: skip
+
+
+def test_yanked_files_are_named_with_the_reason():
+    asked = []
+
+    def page(url: str) -> dict:
+        asked.append(url)
+        if url.endswith("/good-pkg/"):
+            return {"files": [{"filename": "good_pkg-1.0-py3-none-any.whl", "yanked": False},
+                              {"filename": "good_pkg-0.9.tar.gz", "yanked": True}]}  # fmt: skip
+        return {"files": [{"filename": "bad-2.0-py3-none-any.whl", "yanked": "broken wheel"},
+                          {"filename": "bad-2.0.tar.gz", "yanked": True}]}  # fmt: skip
+
+    assert lock.yanked(_registry_lock(), page) == [
+        "bad 2.0 (bad-2.0-py3-none-any.whl): broken wheel",
+        "bad 2.0 (bad-2.0.tar.gz): no reason given",
+    ]
+    # One question per indexed package, by its normalized name; the member is not asked about.
+    assert asked == ["https://index.test/simple/good-pkg/", "https://index.test/simple/bad/"]
+
+
+def test_an_index_that_cannot_answer_is_an_error_not_a_pass():
+    def page(url: str) -> dict:
+        raise OSError("connection refused")
+
+    with pytest.raises(lock.LockError, match="cannot check Good_Pkg for yanked releases"):
+        lock.yanked(_registry_lock(), page)
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

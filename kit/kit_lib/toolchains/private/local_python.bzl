@@ -1,11 +1,17 @@
-"""Repository rule that wraps a python3.X from PATH as a Python toolchain."""
+"""Repository rule that wraps a python3.X from PATH as a Python toolchain.
+
+The interpreter is linked into the repository and named as the runtime's `interpreter` (an
+in-build runtime, not an `interpreter_path`): every py_binary and py_test then takes it as an
+input, so its content is part of their cache keys, and a different Python is a cache miss, not
+a silent hit. It still finds its standard library from its real place (CPython resolves the link).
+"""
 
 _BUILD = """\
 load("@rules_python//python:defs.bzl", "py_runtime", "py_runtime_pair")
 
 py_runtime(
     name = "runtime",
-    interpreter_path = "{interpreter}",
+    interpreter = "{binary}",
     python_version = "PY3",
     stub_shebang = "#!{interpreter}",
 )
@@ -34,7 +40,8 @@ def _local_python_repository_impl(rctx):
     result = rctx.execute([interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
     if result.return_code != 0 or result.stdout.strip() != rctx.attr.python_version:
         fail("{} does not run as Python {}: {}".format(interpreter, rctx.attr.python_version, result.stderr.strip()))
-    rctx.file("BUILD.bazel", _BUILD.format(interpreter = str(interpreter)))
+    rctx.symlink(interpreter, binary)
+    rctx.file("BUILD.bazel", _BUILD.format(interpreter = str(interpreter), binary = binary))
 
 local_python_repository = repository_rule(
     doc = "A py_runtime and toolchain for the python3.X found on PATH at fetch time.",

@@ -26,7 +26,7 @@ from kit_lib.ports import free_port
 
 from oci.private import image, push
 from oci.private.testproxy import FAKE_PRESENT, FORWARD_THEN_RESET, HOLD, RESET, Fault, Proxy
-from oci.private.testregistry import Registry
+from oci.private.testregistry import Registry, skopeo_binary
 
 ACCEPT = f"{layout.MANIFEST_MEDIA_TYPE}, {layout.DOCKER_MANIFEST}"
 USER, PASSWORD = "alice", "s3cret"
@@ -134,7 +134,7 @@ def remote_digest(host: str, repo: str, reference: str, auth: str = "") -> str:
 
 def skopeo(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["skopeo", "--insecure-policy", *args],
+        [skopeo_binary(), "--insecure-policy", *args],
         capture_output=True,
         text=True,
         env=dict(os.environ, TMPDIR=str(tmp)),

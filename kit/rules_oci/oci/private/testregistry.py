@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -19,7 +18,10 @@ from pathlib import Path
 from types import TracebackType
 
 import bcrypt
+from kit_lib import runfiles
 from kit_lib.ports import free_port
+
+from oci.private import _test_tools
 
 BINARY_ENV = "DOCKER_REGISTRY_BIN"
 
@@ -80,9 +82,7 @@ class Registry:
         return False
 
     def __enter__(self) -> Registry:
-        binary = os.environ.get(BINARY_ENV) or shutil.which("docker-registry")
-        if not binary:
-            raise RuntimeError("docker-registry not found on PATH (Debian package docker-registry)")
+        binary = os.environ.get(BINARY_ENV) or str(runfiles.runfile(_test_tools.DOCKER_REGISTRY))
         self.workdir.mkdir(parents=True, exist_ok=True)
         for _ in range(3):  # another process may grab the free port first
             self.port = free_port()
@@ -128,3 +128,8 @@ class Registry:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def skopeo_binary() -> str:
+    """skopeo from this library's runfiles (the tests read pushed images back with it)."""
+    return str(runfiles.runfile(_test_tools.SKOPEO))
