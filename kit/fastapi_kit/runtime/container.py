@@ -77,7 +77,7 @@ def in_own_root(cmd: list[str]) -> list[str]:
         ' && mount --rbind / "$d" && cd "$d" && exec chroot "$d" "$@"'
     )
     return [
-        "unshare",
+        str(runfiles.runfile(_tools.UNSHARE)),
         "--mount",
         "--propagation",
         "unchanged",
@@ -169,7 +169,8 @@ class Container:
             raise ContainerError("exec: the container has no running process")
         process = self.config["process"]
         uid, gid = process["user"]["uid"], process["user"]["gid"]
-        cmd = ["nsenter", "--target", str(pids[0]), "--mount", "--uts", "--ipc", "--pid"]
+        nsenter = str(runfiles.runfile(_tools.NSENTER))
+        cmd = [nsenter, "--target", str(pids[0]), "--mount", "--uts", "--ipc", "--pid"]
         cmd += [f"--root=/proc/{pids[0]}/root", f"--wdns={process['cwd']}"]
         # Switching to a non-zero uid clears every capability.
         cmd += [f"--setuid={uid}", f"--setgid={gid}", "--"]
