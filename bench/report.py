@@ -2,7 +2,8 @@
 
 run.sh leaves in the raw folder: `builds.tsv` (name, wall seconds, log file per build), the
 build logs, copies of the image layouts it built (`images/<build name>`), `startup.json`,
-`service.json`, `cache.json` and `meta.tsv` (key, value). Everything is measured there; this
+`service.json`, `cache.json`, `calls.tsv` (bazelw or direct, wall seconds per warm call) and
+`meta.tsv` (key, value). Everything is measured there; this
 only reads, computes medians and ratios, and formats. No threshold is ever asserted: numbers
 depend on the machine, and the report says which machine.
 
@@ -164,7 +165,23 @@ def collect(raw: Path) -> dict[str, Any]:
     if REMOTE_FIRST in found and REMOTE_SECOND in found:
         result["remote_cache"] = remote_section(found, _load(raw / "cache.json") or {})
     result["reproducibility"] = repro_section(raw, found)
+    if (raw / "calls.tsv").exists():
+        result["bazelw"] = bazelw_section(raw)
     return result
+
+
+def bazelw_section(raw: Path) -> dict[str, Any]:
+    """./bazelw's own cost per call: its wall time minus the same Bazel client's, medians."""
+    calls: dict[str, list[float]] = {}
+    for name, wall in read_tsv(raw / "calls.tsv"):
+        calls.setdefault(name, []).append(float(wall))
+    wrapped, direct = _median(calls.get("bazelw", [])), _median(calls.get("direct", []))
+    return {
+        "runs": len(calls.get("bazelw", [])),
+        "median_seconds": wrapped,
+        "direct_median_seconds": direct,
+        "overhead_seconds": None if wrapped is None or direct is None else wrapped - direct,
+    }
 
 
 # --- Markdown -----------------------------------------------------------------------------
@@ -215,6 +232,20 @@ def _build_rows(b: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"{', '.join(inc['layers_changed_by_edit']) or 'none'} (only app: {only_app}; "
             f"undoing the edit restores every layer: {restored}){_restarts(inc['runs'])}",
         ),
+    ]
+
+
+def _bazelw_rows(b: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    if not b:
+        return []
+    return [
+        (
+            "Build",
+            f"`./bazelw` per call, warm server (median of {b['runs']}: `./bazelw info` vs the "
+            "same Bazel client entered directly)",
+            f"{secs(b['overhead_seconds'])} overhead ({secs(b['median_seconds'])} vs "
+            f"{secs(b['direct_median_seconds'])})",
+        )
     ]
 
 
@@ -359,6 +390,7 @@ def markdown(result: dict[str, Any]) -> str:
     rows: list[tuple[str, str, str]] = []
     sections: list[tuple[Callable[[Any], list[tuple[str, str, str]]], Any]] = [
         (_build_rows, result["build"]),
+        (_bazelw_rows, result.get("bazelw")),
         (_image_rows, result["image"]),
         (_startup_rows, result.get("startup")),
         (_service_rows, result.get("service")),

@@ -118,6 +118,18 @@ def test_full_report(tmp_path: Path) -> None:
     assert text.count("\n| ") == len(text.splitlines()) - 2  # one header line, one blank line
 
 
+def test_bazelw_overhead_is_the_difference_of_medians(tmp_path: Path) -> None:
+    raw = _raw(tmp_path, {"app": b"app edited"}, "24 processes: 24 internal.")
+    (raw / "calls.tsv").write_text(
+        "bazelw\t0.300000\ndirect\t0.100000\nbazelw\t0.200000\ndirect\t0.090000\n"
+        "bazelw\t0.250000\ndirect\t0.110000\n"
+    )
+    result = report.collect(raw)
+    assert result["bazelw"]["runs"] == 3
+    assert result["bazelw"]["overhead_seconds"] == pytest.approx(0.15)
+    assert "0.15 s overhead (0.25 s vs 0.10 s)" in report.markdown(result)
+
+
 def test_report_shows_what_went_wrong(tmp_path: Path) -> None:
     raw = _raw(
         tmp_path,

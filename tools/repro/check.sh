@@ -8,7 +8,15 @@ target=${1:-//:image}
 # Output bases must be where ./bazelw mounts Bazel's output folder, so the host can read them.
 output_base=$(./bazelw info output_base 2>/dev/null) || { echo "repro: error: ./bazelw info failed" >&2; exit 2; }
 scratch="$(dirname "$output_base")/repro-$$"
-trap 'for i in 1 2; do ./bazelw --output_base="$scratch/$i" shutdown >/dev/null 2>&1 || true; done; rm -rf "$scratch" "$scratch.log"' EXIT
+# Bazel leaves its outputs read-only: make them writable (by their owner) to remove them.
+cleanup() {
+  local code=$?
+  for i in 1 2; do ./bazelw --output_base="$scratch/$i" shutdown >/dev/null 2>&1 || true; done
+  chmod -R u+w "$scratch" 2>/dev/null || true
+  rm -rf "$scratch" "$scratch.log" || true
+  exit "$code"
+}
+trap cleanup EXIT
 for i in 1 2; do
   start=$SECONDS
   ./bazelw --output_base="$scratch/$i" build --repository_cache="$scratch/repos-$i" \

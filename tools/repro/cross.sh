@@ -11,7 +11,7 @@ target=${2:-//:image}
 other=$(cd "$other" && pwd -P)
 cd "$(dirname "$0")/../.."
 log=$(mktemp)
-trap 'rm -rf "$log" "${copy:-}"' EXIT
+trap '[[ -n ${copy:-} ]] && chmod -R u+w "$copy" 2>/dev/null; rm -rf "$log" "${copy:-}" || true' EXIT
 ./bazelw build --noshow_progress "$target" >"$log" 2>&1 || { cat "$log" >&2; exit 2; }
 out=$(./bazelw cquery --output=files "$target" 2>/dev/null | head -1)
 # The comparison runs inside the managed root, which sees this checkout and Bazel's output folder
