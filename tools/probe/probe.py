@@ -121,6 +121,11 @@ def main(argv: list[str]) -> int:
     chosen = args.attacks.split(",")
     if not chosen or set(chosen) - set(ATTACKS):
         parser.error(f"--attacks: choose from {','.join(ATTACKS)}, got {args.attacks!r}")
+    if bundle.in_user_namespace():
+        # Rootless runc (./bazelw as a normal user) makes no cgroups, so no memory limit.
+        print("probe: error: the memory limit needs a cgroup, which runc makes only as real root; "
+              "run it as root: sudo ./bazelw run //tools/probe", file=sys.stderr)  # fmt: skip
+        return 2
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     port = container.free_port()
