@@ -377,7 +377,7 @@ def fastapi_image(
             # the real one for anything imported there.
             legacy_create_init = False,
             main = _RUNTIME_TEST,
-            # runc needs real root: no sandbox, never remotely.
+            # runc needs root (of ./bazelw's namespace, a user's own one included): no sandbox, never remotely.
             tags = ["no-remote", "no-sandbox"] + (tags or []),
             visibility = visibility,
             deps = [
