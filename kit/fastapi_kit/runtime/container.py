@@ -152,11 +152,13 @@ class Container:
         as a normal user) runs containers without a cgroup of their own. In the container's PID
         namespace orphans are re-parented to its first process, so the tree holds every process.
         """
-        result = self._runc("state", self.id)
-        if result.returncode != 0:
-            return []
-        init = int(json.loads(result.stdout).get("pid") or 0)
+        init = self._state_pid()
         return descendants(init) if init > 0 else []
+
+    def _state_pid(self) -> int:
+        """The first process's host PID as `runc state` reports it; 0 when there is none yet."""
+        result = self._runc("state", self.id)
+        return int(json.loads(result.stdout).get("pid") or 0) if result.returncode == 0 else 0
 
     def exec(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
         """Run a command in the running container, as its user (so with no capabilities).
@@ -183,11 +185,9 @@ class Container:
         """Host PID of the container's first process, once runc has created it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            result = self._runc("state", self.id)
-            if result.returncode == 0:
-                pid = int(json.loads(result.stdout).get("pid") or 0)
-                if pid > 0:
-                    return pid
+            pid = self._state_pid()
+            if pid > 0:
+                return pid
             if not self.running():
                 raise ContainerError(f"container exited early: {self.output()[-2000:]}")
             time.sleep(0.02)

@@ -37,9 +37,22 @@ _find = tag_class(
 )
 
 def _host_binaries_impl(module_ctx):
+    # Every module's tags meet in one extension: the kit and a project using it may both ask for
+    # `@runc`. The same request makes one repository; a different one under that name fails.
+    made = {}
     for mod in module_ctx.modules:
         for tag in mod.tags.find:
-            host_binary(name = tag.name, binaries = tag.binaries or [tag.name], search = tag.search)
+            want = struct(binaries = tag.binaries or [tag.name], search = tag.search)
+            if tag.name in made:
+                if made[tag.name][0] != want:
+                    fail("host_binaries: @{} is asked for by {} and, differently, by {}".format(
+                        tag.name,
+                        made[tag.name][1],
+                        mod.name,
+                    ))
+                continue
+            made[tag.name] = (want, mod.name)
+            host_binary(name = tag.name, binaries = want.binaries, search = want.search)
 
 host_binaries = module_extension(
     doc = "Programs Bazel cannot download here (./bazelw's managed root installs them from " +
