@@ -28,7 +28,8 @@ SUITE = "trixie"
 # The main archive's suites, then the security archive's.
 SUITES = (SUITE, f"{SUITE}-updates")
 SECURITY_SUITES = (f"{SUITE}-security",)
-ARCH = "amd64"
+# Debian architecture -> the lock file beside packages.in; both are resolved from one packages.in.
+LOCKS = {"amd64": "packages.lock.json", "arm64": "packages.arm64.lock.json"}
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 RELOCK = "./bazelw run @fastapi_kit//distroless:lock"
 
@@ -58,14 +59,14 @@ def read_packages_in(path: Path) -> tuple[list[str], set[str]]:
     return wanted, excluded
 
 
-def apt_config(root: Path, mirror: str, security: str, keyring: str) -> Path:
+def apt_config(root: Path, mirror: str, security: str, keyring: str, arch: str) -> Path:
     """Write a private apt setup under `root` and return its APT_CONFIG file."""
     for sub in ("lists/partial", "cache/archives/partial", "etc/sources.list.d", "etc/prefs.d"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     (root / "status").write_text("")
-    lines = [f"deb [arch={ARCH} signed-by={keyring}] {mirror} {suite} main" for suite in SUITES]
+    lines = [f"deb [arch={arch} signed-by={keyring}] {mirror} {suite} main" for suite in SUITES]
     lines += [
-        f"deb [arch={ARCH} signed-by={keyring}] {security} {suite} main"
+        f"deb [arch={arch} signed-by={keyring}] {security} {suite} main"
         for suite in SECURITY_SUITES
     ]
     (root / "etc/sources.list").write_text("\n".join(lines) + "\n")
@@ -78,19 +79,19 @@ def apt_config(root: Path, mirror: str, security: str, keyring: str) -> Path:
         "Dir::State::Lists": root / "lists",
         "Dir::State::status": root / "status",
         "Dir::Cache": root / "cache",
-        "APT::Architecture": ARCH,
-        "APT::Architectures": ARCH,
+        "APT::Architecture": arch,
+        "APT::Architectures": arch,
     }
     conf.write_text("".join(f'{k} "{v}";\n' for k, v in settings.items()))
     return conf
 
 
-def fetch_indexes(mirror: str, security: str, keyring: str) -> dict[str, str]:
+def fetch_indexes(mirror: str, security: str, keyring: str, arch: str) -> dict[str, str]:
     """Run `apt-get update` privately; return each suite's Packages index text by suite name."""
     if not Path(keyring).is_file():
         raise LockError(f"keyring {keyring} not found: install debian-archive-keyring")
     with tempfile.TemporaryDirectory(prefix="base-lock-") as tmp:
-        env = dict(os.environ, APT_CONFIG=str(apt_config(Path(tmp), mirror, security, keyring)))
+        env = dict(os.environ, APT_CONFIG=str(apt_config(Path(tmp), mirror, security, keyring, arch)))
         update = subprocess.run(
             ["apt-get", "-q", "update", "-o", "APT::Update::Error-Mode=any"],
             env=env,
@@ -99,15 +100,15 @@ def fetch_indexes(mirror: str, security: str, keyring: str) -> dict[str, str]:
         )
         if update.returncode != 0:
             last = (update.stderr.strip() or update.stdout.strip()).splitlines()[-1:]
-            raise LockError(f"apt-get update for {SUITE} failed: {' '.join(last)}")
+            raise LockError(f"apt-get update for {SUITE} ({arch}) failed: {' '.join(last)}")
         indexes: dict[str, str] = {}
         for suite in SUITES + SECURITY_SUITES:
             # apt names a list after its URI: ..._dists_<suite>_main_binary-<arch>_Packages.
             found = sorted(
-                (Path(tmp) / "lists").glob(f"*_dists_{suite}_main_binary-{ARCH}_Packages")
+                (Path(tmp) / "lists").glob(f"*_dists_{suite}_main_binary-{arch}_Packages")
             )
             if len(found) != 1:
-                raise LockError(f"apt-get update left no Packages index for {suite}")
+                raise LockError(f"apt-get update left no {arch} Packages index for {suite}")
             indexes[suite] = found[0].read_text(encoding="utf-8")
         return indexes
 
@@ -122,9 +123,9 @@ def all_records(indexes: dict[str, str]) -> list[Paragraph]:
     return records
 
 
-def audit(locked: list[dict[str, object]], records: list[Paragraph]) -> list[str]:
+def audit(locked: list[dict[str, object]], records: list[Paragraph], arch: str) -> list[str]:
     """One line per locked package that a suite has a newer version of."""
-    best = index_records(records, ARCH)
+    best = index_records(records, arch)
     behind = []
     for entry in locked:
         name, version = str(entry["name"]), str(entry["version"])
@@ -142,43 +143,58 @@ def render(locked: list[Locked]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Resolve packages.in and write packages.lock.json beside it (or audit the lock)."""
+    """Resolve packages.in into one lock per architecture beside it (or audit the locks)."""
     parser = cli.Parser(prog="lock", description=__doc__.splitlines()[0])
     workspace = os.environ.get("BUILD_WORKSPACE_DIRECTORY", ".")
-    # This repository keeps the kit in kit/fastapi_kit; elsewhere give --input and --output.
+    # This repository keeps the kit in kit/fastapi_kit; elsewhere give --input and --dir.
     here = f"{workspace}/kit/fastapi_kit/distroless"
     parser.add_argument("--input", default=f"{here}/packages.in")
-    parser.add_argument("--output", default=f"{here}/packages.lock.json")
+    parser.add_argument("--dir", default=here, help="folder of the lock files")
+    parser.add_argument(
+        "--arch", action="append", choices=sorted(LOCKS), help="only this architecture (repeatable)"
+    )
     parser.add_argument("--keyring", default=KEYRING)
-    parser.add_argument("--audit", action="store_true", help="check the lock; write nothing")
+    parser.add_argument("--audit", action="store_true", help="check the locks; write nothing")
     args = parser.parse_args(argv)
     suites = ", ".join(SUITES + SECURITY_SUITES)
+    arches = args.arch or sorted(LOCKS)
     try:
         mirror = find_mirror(dict(os.environ))
         security = security_mirror(dict(os.environ), mirror)
         if args.audit:
-            locked = json.loads(Path(args.output).read_text(encoding="utf-8"))
-            records = all_records(fetch_indexes(mirror, security, args.keyring))
-            behind = audit(locked, records)
-            for line in behind:
-                print(f"behind: {line}")
-            print(
-                f"audit: {len(locked)} locked packages ({ARCH}) checked against {suites}: "
-                f"{len(behind)} behind. This compares versions only; it does not read advisories."
-            )
-            if behind:
+            total = 0
+            for arch in arches:
+                path = Path(args.dir) / LOCKS[arch]
+                locked = json.loads(path.read_text(encoding="utf-8"))
+                records = all_records(fetch_indexes(mirror, security, args.keyring, arch))
+                behind = audit(locked, records, arch)
+                for line in behind:
+                    print(f"behind ({arch}): {line}")
+                print(
+                    f"audit: {len(locked)} locked packages ({arch}) checked against {suites}: "
+                    f"{len(behind)} behind. This compares versions only; it does not read advisories."
+                )
+                total += len(behind)
+            if total:
                 print(
                     "audit: relock with ./bazelw run @fastapi_kit//distroless:lock", file=sys.stderr
                 )
-            return 1 if behind else 0
+            return 1 if total else 0
         wanted, excluded = read_packages_in(Path(args.input))
-        records = index_records(all_records(fetch_indexes(mirror, security, args.keyring)), ARCH)
-        locked_new = resolve(records, wanted, excluded)
-        layout.write_file_atomic(args.output, render(locked_new).encode())
+        # Resolve every architecture before writing any lock: all or nothing.
+        resolved = {}
+        for arch in arches:
+            records = index_records(
+                all_records(fetch_indexes(mirror, security, args.keyring, arch)), arch
+            )
+            resolved[arch] = resolve(records, wanted, excluded)
+        for arch, locked_new in resolved.items():
+            out = Path(args.dir) / LOCKS[arch]
+            layout.write_file_atomic(out, render(locked_new).encode())
+            print(f"lock: {len(locked_new)} packages for {suites} ({arch}) written to {out}")
     except (LockError, ResolveError, SourcesError, OSError, ValueError) as e:
         print(f"lock: {e}", file=sys.stderr)
         return 2 if args.audit else 1
-    print(f"lock: {len(locked_new)} packages for {suites} ({ARCH}) written to {args.output}")
     return 0
 
 

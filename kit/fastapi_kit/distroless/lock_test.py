@@ -59,21 +59,24 @@ SHA256: {c}
 
 def test_private_apt_config(tmp_path):
     mirror = "http://mirror.example.invalid/debian"
-    conf = lock.apt_config(tmp_path, mirror, mirror + "-security", "/k.gpg")
+    conf = lock.apt_config(tmp_path, mirror, mirror + "-security", "/k.gpg", "arm64")
     text = conf.read_text()
     assert f'Dir::State::status "{tmp_path}/status";' in text
     assert f'Dir::State::Lists "{tmp_path}/lists";' in text
-    assert 'APT::Architecture "amd64";' in text
+    assert 'APT::Architecture "arm64";' in text
     assert (tmp_path / "status").read_text() == ""
     assert (tmp_path / "etc/sources.list").read_text() == (
-        f"deb [arch=amd64 signed-by=/k.gpg] {mirror} trixie main\n"
-        f"deb [arch=amd64 signed-by=/k.gpg] {mirror} trixie-updates main\n"
-        f"deb [arch=amd64 signed-by=/k.gpg] {mirror}-security trixie-security main\n"
+        f"deb [arch=arm64 signed-by=/k.gpg] {mirror} trixie main\n"
+        f"deb [arch=arm64 signed-by=/k.gpg] {mirror} trixie-updates main\n"
+        f"deb [arch=arm64 signed-by=/k.gpg] {mirror}-security trixie-security main\n"
     )
 
 
 def fake_apt(bin_dir: Path, indexes: dict[str, str], update_rc: int = 0) -> None:
-    """An apt-get stand-in on PATH: checks the private config, writes each suite's list file."""
+    """An apt-get stand-in on PATH: checks the private config, writes each suite's list file.
+
+    The amd64 index is served as is; for arm64 every `amd64` in it reads `arm64`.
+    """
     bin_dir.mkdir()
     (bin_dir / "indexes.json").write_text(json.dumps(indexes))
     (bin_dir / "apt-get").write_text(
@@ -85,9 +88,10 @@ def fake_apt(bin_dir: Path, indexes: dict[str, str], update_rc: int = 0) -> None
         "    print('E: update failed', file=sys.stderr)\n"
         f"    sys.exit({update_rc})\n"
         'lists = re.search(r\'Dir::State::Lists "([^"]+)"\', conf).group(1)\n'
+        'arch = re.search(r\'APT::Architecture "([^"]+)"\', conf).group(1)\n'
         f"for suite, text in json.load(open({str(bin_dir / 'indexes.json')!r})).items():\n"
-        "    name = f'mirror_debian_dists_{suite}_main_binary-amd64_Packages'\n"
-        "    open(os.path.join(lists, name), 'w').write(text)\n"
+        "    name = f'mirror_debian_dists_{suite}_main_binary-{arch}_Packages'\n"
+        "    open(os.path.join(lists, name), 'w').write(text.replace('amd64', arch))\n"
     )
     (bin_dir / "apt-get").chmod(0o755)
 
@@ -123,6 +127,19 @@ def test_main_writes_sorted_lock(workspace, monkeypatch):
     assert entries[1]["archive"] == "debian-security"
     assert entries[1]["filename"] == "pool/updates/main/g/glibc/libc_2.41+deb13u1_amd64.deb"
     assert "example.invalid" not in (root / HERE / "packages.lock.json").read_text()
+    # The same packages.in, resolved for arm64 from arm64's own index.
+    arm64 = json.loads((root / HERE / "packages.arm64.lock.json").read_text())
+    assert [(e["name"], e["arch"]) for e in arm64] == [("app", "arm64"), ("libc", "arm64")]
+    assert arm64[1]["filename"] == "pool/updates/main/g/glibc/libc_2.41+deb13u1_arm64.deb"
+
+
+def test_one_architecture(workspace, monkeypatch):
+    root, keyring = workspace
+    fake_apt(root / "bin", ALL)
+    monkeypatch.setenv("PATH", f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    assert lock.main(["--keyring", str(keyring), "--arch", "arm64"]) == 0
+    assert (root / HERE / "packages.arm64.lock.json").is_file()
+    assert not (root / HERE / "packages.lock.json").exists()
 
 
 def test_main_fails_cleanly_when_apt_fails(workspace, monkeypatch, capsys):
@@ -131,7 +148,9 @@ def test_main_fails_cleanly_when_apt_fails(workspace, monkeypatch, capsys):
     monkeypatch.setenv("PATH", f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}")
     (root / HERE / "packages.lock.json").write_text("old\n")
     assert lock.main(["--keyring", str(keyring)]) == 1
-    assert capsys.readouterr().err == "lock: apt-get update for trixie failed: E: update failed\n"
+    assert (
+        capsys.readouterr().err == "lock: apt-get update for trixie (amd64) failed: E: update failed\n"
+    )
     assert (root / HERE / "packages.lock.json").read_text() == "old\n"
 
 
@@ -140,16 +159,19 @@ def test_audit_names_what_a_suite_has_newer(workspace, monkeypatch, capsys):
     fake_apt(root / "bin", ALL)
     monkeypatch.setenv("PATH", f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}")
     path = root / HERE / "packages.lock.json"
+    arm64 = root / HERE / "packages.arm64.lock.json"
     old = [{"name": "app", "version": "1.0"}, {"name": "libc", "version": "2.41"}]
-    path.write_text(json.dumps(old))
-    assert lock.main(["--keyring", str(keyring), "--audit"]) == 1
-    out = capsys.readouterr().out
-    assert "behind: libc 2.41: 2.41+deb13u1 in trixie-security" in out
-    suites = "trixie, trixie-updates, trixie-security"
-    assert f"2 locked packages (amd64) checked against {suites}: 1 behind" in out
-    assert json.loads(path.read_text()) == old  # the audit writes nothing
     current = [{"name": "app", "version": "1.0"}, {"name": "libc", "version": "2.41+deb13u1"}]
     path.write_text(json.dumps(current))
+    arm64.write_text(json.dumps(old))
+    assert lock.main(["--keyring", str(keyring), "--audit"]) == 1
+    out = capsys.readouterr().out
+    assert "behind (arm64): libc 2.41: 2.41+deb13u1 in trixie-security" in out
+    suites = "trixie, trixie-updates, trixie-security"
+    assert f"2 locked packages (amd64) checked against {suites}: 0 behind" in out
+    assert f"2 locked packages (arm64) checked against {suites}: 1 behind" in out
+    assert json.loads(arm64.read_text()) == old  # the audit writes nothing
+    arm64.write_text(json.dumps(current))
     assert lock.main(["--keyring", str(keyring), "--audit"]) == 0
     assert ": 0 behind" in capsys.readouterr().out
 

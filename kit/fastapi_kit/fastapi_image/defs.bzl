@@ -26,6 +26,15 @@ Targets, where STEM is "" for `name = "image"`, "hello_" for "hello_image", else
     <name>_structure_test     container-structure-test (tar driver, no daemon)
     <name>_runtime_test       starts the image under runc, waits for `health_path`, SIGTERM -> 0
     <name>_args               the arguments checked at analysis time (and the entrypoint file)
+
+With `arm64` (the app's wheels for aarch64), also:
+
+    <name>_arm64              the same image for linux/arm64: arm64 base and wheels, same app layer
+    STEMvenv_layer_arm64      its venv layer (aarch64 wheels, stripped with the aarch64 binutils)
+    <name>_index              oci_image_index of <name> (linux/amd64) and <name>_arm64
+    <name>_arm64_structure_test, <name>_arm64_runtime_test (its Python under qemu-aarch64)
+
+and STEMpush pushes the index (both platforms under one digest); <name> stays as it was.
     <name>_metadata           labels/annotations, stamped (image_extras' stamped_file)
     <name>_healthcheck_base   with `healthcheck`: the layer-less base that carries it
 
@@ -47,7 +56,7 @@ and gets SIGTERM itself), is either
 
 load("@container_structure_test//:defs.bzl", "container_structure_test")
 load("@kit_pypi//:requirements.bzl", "requirement")
-load("@rules_oci//oci:defs.bzl", "oci_image", "oci_load", "oci_push")
+load("@rules_oci//oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_push")
 load("@rules_python//python:defs.bzl", "py_binary", "py_test")
 load("//fastapi_image/private:args.bzl", "fastapi_image_args")
 load("//fastapi_image/private:structure_config.bzl", "fastapi_structure_config")
@@ -70,6 +79,7 @@ HEALTHCHECK_TIMINGS = {
 }
 
 _RUNTIME_TEST = Label("//fastapi_image/private:runtime_test.py")
+_QEMU_AARCH64 = Label("@qemu_aarch64//:qemu-aarch64")
 _LAUNCHER = Label("//launcher")
 
 # The launcher's settings (@fastapi_kit//launcher), which STEMrun passes through by default.
@@ -138,6 +148,8 @@ def fastapi_image(
         module = None,
         port = 8000,
         base = Label("//distroless:base_layer"),
+        arm64 = None,
+        base_arm64 = Label("//distroless:base_layer_arm64"),
         build_info = None,
         env = {},
         labels = {},
@@ -173,6 +185,11 @@ def fastapi_image(
       port: TCP port the app listens on: set as PORT, exposed, and the one `docker run -p`
         maps. The runtime test overrides PORT with a free port.
       base: The base layer: a tar with Python at /usr/bin/python3.13 and the nonroot user.
+      arm64: The app's third-party wheels for linux/arm64: `platform_wheels(member,
+        "linux/arm64")` of the uv extension's defs.bzl (a dict {deps, wheels} from a pip.parse
+        hub that downloads aarch64 wheels). Adds <name>_arm64 and <name>_index, and STEMpush
+        pushes the index. None (default): amd64 only.
+      base_arm64: The arm64 base layer (the same packages from the arm64 Debian lock).
       build_info: Optional label of a `build_info` target (//pyimage:defs.bzl) to add to the app
         layer, e.g. "//app:build_info": stamped version data the app reads at run time.
       env: Extra environment variables, applied after the defaults (and able to replace them,
@@ -267,33 +284,59 @@ def fastapi_image(
         pairs = metadata,
         **common
     )
-    platform = {"architecture": "amd64", "os": "linux"}
+
+    # (image target, OCI architecture, base layer, venv layer); amd64 is <name> itself.
+    platforms = [(name, "amd64", base, ":" + stem + "venv_layer")]
+    if arm64 != None:
+        if type(arm64) != "dict" or sorted(arm64.keys()) != ["deps", "wheels"]:
+            fail("fastapi_image: arm64 must be platform_wheels(member, \"linux/arm64\") (a dict of deps and wheels)")
+
+        # Only the venv differs: the app layer's files and bytecode are the same on any CPU.
+        py_venv_layer(
+            name = stem + "venv_layer_arm64",
+            architecture = "arm64",
+            deps = arm64["deps"],
+            site_libs = [_LAUNCHER] if asgi else [],
+            **common
+        )
+        platforms.append((name + "_arm64", "arm64", base_arm64, ":" + stem + "venv_layer_arm64"))
     health = _healthcheck(healthcheck)
-    if health:
-        # rules_oci has no healthcheck either: the image inherits it from a layer-less base.
-        healthcheck_base(
-            name = name + "_healthcheck_base",
-            healthcheck = json.encode(health),
+    for image_target, architecture, base_layer, venv_layer in platforms:
+        platform = {"architecture": architecture, "os": "linux"}
+        if health:
+            # rules_oci has no healthcheck either: the image inherits it from a layer-less base.
+            healthcheck_base(
+                name = image_target + "_healthcheck_base",
+                healthcheck = json.encode(health),
+                **dict(common, **platform)
+            )
+            platform = {"base": ":" + image_target + "_healthcheck_base"}
+        oci_image(
+            name = image_target,
+            annotations = ":" + name + "_metadata",
+            entrypoint = ":" + name + "_args",
+            env = image_env,
+            exposed_ports = ["%d/tcp" % port],
+            labels = ":" + name + "_metadata",
+            # Least-changing first: an app change moves only the last layer.
+            tars = [
+                base_layer,
+                venv_layer,
+                ":" + stem + "app_layer",
+            ],
+            user = USER,
+            workdir = WORKDIR,
             **dict(common, **platform)
         )
-        platform = {"base": ":" + name + "_healthcheck_base"}
-    oci_image(
-        name = name,
-        annotations = ":" + name + "_metadata",
-        entrypoint = ":" + name + "_args",
-        env = image_env,
-        exposed_ports = ["%d/tcp" % port],
-        labels = ":" + name + "_metadata",
-        # Least-changing first: an app change moves only the last layer.
-        tars = [
-            base,
-            ":" + stem + "venv_layer",
-            ":" + stem + "app_layer",
-        ],
-        user = USER,
-        workdir = WORKDIR,
-        **dict(common, **platform)
-    )
+    pushed = image
+    if arm64 != None:
+        oci_image_index(
+            name = name + "_index",
+            annotations = ":" + name + "_metadata",
+            images = [image, image + "_arm64"],
+            **common
+        )
+        pushed = image + "_index"
     oci_load(
         name = stem + "load",
         image = image,
@@ -307,7 +350,7 @@ def fastapi_image(
     )
     oci_push(
         name = stem + "push",
-        image = image,
+        image = pushed,
         remote_tags = ":" + stem + "push_tags",
         repository = repository,
         **common
@@ -329,6 +372,15 @@ def fastapi_image(
             image_name = image_name,
             **dict(common, **sbom)
         )
+        if arm64 != None:
+            # The arm64 image's own packages: its Debian lock and its aarch64 wheels.
+            image_sbom(
+                name = name + "_arm64_sbom",
+                debian_lock = Label("//distroless:packages.arm64.lock.json"),
+                image = image + "_arm64",
+                image_name = image_name,
+                **dict(common, **dict(sbom, wheels = arm64["wheels"]))
+            )
     py_binary(
         name = name + "_info",
         srcs = [Label("//image_extras/private:describe.py")],
@@ -362,27 +414,45 @@ def fastapi_image(
             tags = tags,
             visibility = visibility,
         )
+        if arm64 != None:
+            # The same checks on the arm64 image (files and metadata: nothing is run).
+            container_structure_test(
+                name = name + "_arm64_structure_test",
+                size = "small",
+                configs = [":" + name + "_structure_config"] + structure_test_configs,
+                driver = "tar",
+                image = image + "_arm64",
+                tags = tags,
+                visibility = visibility,
+            )
     if runtime_test:
-        py_test(
-            name = name + "_runtime_test",
-            size = "medium",
-            srcs = [_RUNTIME_TEST],
-            data = [image],
-            env = {
-                "CONTAINER_ENV": json.encode(runtime_test_env).replace("$", "$$"),
-                "HEALTH_PATH": health_path,
-                "IMAGE": "$(rlocationpath %s)" % image,
-            },
-            # No generated __init__.py: an empty `fastapi` package in the runfiles would shadow
-            # the real one for anything imported there.
-            legacy_create_init = False,
-            main = _RUNTIME_TEST,
-            # runc needs root (of ./bazelw's namespace, a user's own one included): no sandbox, never remotely.
-            tags = ["no-remote", "no-sandbox"] + (tags or []),
-            visibility = visibility,
-            deps = [
-                Label("//runtime"),
-                Label("@kit_lib"),
-                requirement("pytest"),
-            ],
-        )
+        tests = [(name + "_runtime_test", image, {})]
+        if arm64 != None:
+            # The arm64 image's own Python under qemu's user-mode emulator.
+            tests.append((name + "_arm64_runtime_test", image + "_arm64", {
+                "EMULATOR": "$(rlocationpath %s)" % _QEMU_AARCH64,
+            }))
+        for test_name, test_image, test_env in tests:
+            py_test(
+                name = test_name,
+                size = "medium" if not test_env else "large",
+                srcs = [_RUNTIME_TEST],
+                data = [test_image] + ([_QEMU_AARCH64] if test_env else []),
+                env = dict(test_env, **{
+                    "CONTAINER_ENV": json.encode(runtime_test_env).replace("$", "$$"),
+                    "HEALTH_PATH": health_path,
+                    "IMAGE": "$(rlocationpath %s)" % test_image,
+                }),
+                # No generated __init__.py: an empty `fastapi` package in the runfiles would shadow
+                # the real one for anything imported there.
+                legacy_create_init = False,
+                main = _RUNTIME_TEST,
+                # runc needs root (of ./bazelw's namespace, a user's own one included): no sandbox, never remotely.
+                tags = ["no-remote", "no-sandbox"] + (tags or []),
+                visibility = visibility,
+                deps = [
+                    Label("//runtime"),
+                    Label("@kit_lib"),
+                    requirement("pytest"),
+                ],
+            )

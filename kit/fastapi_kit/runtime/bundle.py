@@ -45,6 +45,13 @@ class RunSpec:
     # A network namespace of its own (loopback only, like a Pod's): ports cannot clash with the
     # host's. Default: share the host's network, so that a test reaches the container on loopback.
     network_namespace: bool = False
+    # Host path of a static user-mode emulator (qemu-aarch64) for an image of another CPU: it
+    # is mounted read-only at EMULATOR and runs the process (no binfmt registration needed).
+    emulator: str | None = None
+
+
+# Where RunSpec.emulator appears in the container.
+EMULATOR = "/.emulator"
 
 
 def _safe_member(root: Path, name: str) -> Path:
@@ -109,6 +116,8 @@ def runtime_config(image: layout.Image, run: RunSpec, hostname: str = "app") -> 
         )
     if not args:
         raise layout.ImageError("image has neither entrypoint nor cmd")
+    if run.emulator:
+        args = [EMULATOR, *args]
     user = _user(run.user or cfg.get("User") or "0")
     caps = [f"CAP_{c.upper().removeprefix('CAP_')}" for c in run.capabilities]
     mounts: list[dict[str, Any]] = [
@@ -136,6 +145,10 @@ def runtime_config(image: layout.Image, run: RunSpec, hostname: str = "app") -> 
                 "source": "tmpfs",
                 "options": ["nosuid", "nodev", "mode=1777", "size=65536k"],
             }
+        )
+    if run.emulator:
+        mounts.append(
+            {"destination": EMULATOR, "type": "bind", "source": run.emulator, "options": ["rbind", "ro"]}
         )
     for dest, src in sorted(run.files.items()):
         mounts.append(

@@ -177,6 +177,8 @@ class Container:
         # Switching to a non-zero uid clears every capability.
         cmd += [f"--setuid={uid}", f"--setgid={gid}", "--"]
         env = dict(e.split("=", 1) for e in process["env"])
+        if self.run.emulator:
+            cmd.append(bundle.EMULATOR)
         return subprocess.run(
             [*cmd, *args], capture_output=True, text=True, timeout=timeout, check=False, env=env
         )

@@ -147,13 +147,8 @@ def verify_blob(root: Path, descriptor: dict[str, Any], what: str) -> None:
         raise ImageError(f"{what}: blob {digest} in {root} does not match its digest")
 
 
-def read_image(root: str | os.PathLike[str], verify_layers: bool = True) -> Image:
-    """Read the single image of the OCI layout at `root`, checking what it points to.
-
-    Only layouts holding exactly one image manifest are accepted: that is what `image.py`
-    writes, and picking one of several silently would build on the wrong platform.
-    """
-    path = Path(root)
+def _read_layout_entry(path: Path) -> dict[str, Any]:
+    """The one descriptor of the layout's index.json (an image manifest or an image index)."""
     if not path.is_dir():
         raise ImageError(f"image layout not found: {path} is not a directory")
     layout = _load_json(path / OCI_LAYOUT, "image layout")
@@ -166,13 +161,35 @@ def read_image(root: str | os.PathLike[str], verify_layers: bool = True) -> Imag
     if not isinstance(manifests, list) or len(manifests) != 1:
         count = len(manifests) if isinstance(manifests, list) else 0
         raise ImageError(f"{path}: {INDEX} must list exactly one manifest, found {count}")
-    descriptor = manifests[0]
-    media_type = descriptor.get("mediaType") if isinstance(descriptor, dict) else None
-    if media_type not in (MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST):
+    if not isinstance(manifests[0], dict):
+        raise ImageError(f"{path}: {INDEX} entry is not an object")
+    return manifests[0]
+
+
+def is_index(root: str | os.PathLike[str]) -> bool:
+    """Tell whether the layout at `root` holds an image index (several platforms)."""
+    return _read_layout_entry(Path(root)).get("mediaType") == INDEX_MEDIA_TYPE
+
+
+def read_image(root: str | os.PathLike[str], verify_layers: bool = True) -> Image:
+    """Read the single image of the OCI layout at `root`, checking what it points to.
+
+    Only layouts holding exactly one image manifest are accepted: that is what `image.py`
+    writes, and picking one of several silently would build on the wrong platform.
+    """
+    path = Path(root)
+    descriptor = _read_layout_entry(path)
+    media_type = descriptor.get("mediaType")
+    if media_type == INDEX_MEDIA_TYPE:
         raise ImageError(
-            f"{path}: index entry is {media_type!r}, not an image manifest "
-            "(multi-platform indexes are not supported)"
+            f"{path}: is an image index (several platforms); give one platform's oci_image"
         )
+    if media_type not in (MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST):
+        raise ImageError(f"{path}: index entry is {media_type!r}, not an image manifest")
+    return _read_manifest(path, descriptor, verify_layers)
+
+
+def _read_manifest(path: Path, descriptor: dict[str, Any], verify_layers: bool) -> Image:
     raw_manifest = _read_blob(path, descriptor, f"{path}: manifest")
     manifest = json.loads(raw_manifest)
     config_descriptor = manifest.get("config")
@@ -201,6 +218,98 @@ def read_image(root: str | os.PathLike[str], verify_layers: bool = True) -> Imag
         config=config,
         config_digest=config_descriptor["digest"],
     )
+
+
+@dataclass(frozen=True)
+class Index:
+    """An image index read from a layout: the index, its digest, and each platform's image."""
+
+    root: Path
+    index: dict[str, Any]
+    digest: str
+    # (the index's descriptor of the image, with its platform; the image)
+    images: list[tuple[dict[str, Any], Image]]
+
+    def blob(self, digest: str) -> Path:
+        """Path of one of this index's blobs."""
+        return blob_path(self.root, digest)
+
+
+def platform_name(platform: dict[str, Any]) -> str:
+    """"linux/arm64/v8" from an OCI platform object."""
+    parts = [platform.get("os", "?"), platform.get("architecture", "?")]
+    return "/".join(parts + ([platform["variant"]] if platform.get("variant") else []))
+
+
+def read_index(root: str | os.PathLike[str], verify_layers: bool = True) -> Index:
+    """Read the image index of the layout at `root` and every image it lists."""
+    path = Path(root)
+    descriptor = _read_layout_entry(path)
+    if descriptor.get("mediaType") != INDEX_MEDIA_TYPE:
+        raise ImageError(f"{path}: holds one image, not an image index")
+    index = json.loads(_read_blob(path, descriptor, f"{path}: image index"))
+    entries = index.get("manifests") if isinstance(index, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ImageError(f"{path}: the image index lists no manifests")
+    images = []
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("mediaType") not in (
+            MANIFEST_MEDIA_TYPE,
+            DOCKER_MANIFEST,
+        ):
+            raise ImageError(f"{path}: an image index entry is not an image manifest")
+        images.append((entry, _read_manifest(path, entry, verify_layers)))
+    return Index(root=path, index=index, digest=descriptor["digest"], images=images)
+
+
+def write_index(
+    staging: Path, images: list[str | os.PathLike[str]], annotations: dict[str, str] | None = None
+) -> str:
+    """Write an image index of single-image layouts into a staged layout; return its digest.
+
+    Each image's blobs are copied (a blob shared by two platforms, once) and its descriptor
+    keeps the platform its layout declares. Two images of one platform are an error: a
+    runtime would pick one of them silently.
+    """
+    descriptors: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    for image_dir in images:
+        descriptor = _read_layout_entry(Path(image_dir))
+        image = read_image(image_dir, verify_layers=False)
+        platform = descriptor.get("platform") or {
+            k: image.config[k] for k in ("os", "architecture", "variant") if image.config.get(k)
+        }
+        name = platform_name(platform)
+        if name in seen:
+            raise ImageError(f"{image_dir}: a second image for {name} (the first: {seen[name]})")
+        seen[name] = str(image_dir)
+        for digest in [image.manifest_digest, image.config_digest] + [
+            layer["digest"] for layer in image.layers
+        ]:
+            copy_blob(image.root, staging, digest)
+        size = image.blob(image.manifest_digest).stat().st_size
+        descriptors.append({
+            "mediaType": image.manifest.get("mediaType") or MANIFEST_MEDIA_TYPE,
+            "digest": image.manifest_digest,
+            "size": size,
+            "platform": platform,
+        })
+    index: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": INDEX_MEDIA_TYPE,
+        "manifests": descriptors,
+    }
+    if annotations:
+        index["annotations"] = annotations
+    blob = write_blob(staging, canonical_json(index))
+    top = {
+        "schemaVersion": 2,
+        "mediaType": INDEX_MEDIA_TYPE,
+        "manifests": [{"mediaType": INDEX_MEDIA_TYPE, **blob}],
+    }
+    (staging / OCI_LAYOUT).write_bytes(canonical_json({"imageLayoutVersion": LAYOUT_VERSION}))
+    (staging / INDEX).write_bytes(canonical_json(top))
+    return str(blob["digest"])
 
 
 def write_blob(root: Path, data: bytes) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""OCI image rules with rules_oci 2.3.2's public API: oci_image, oci_load, oci_push.
+"""OCI image rules with rules_oci 2.3.2's public API: oci_image, oci_image_index, oci_load, oci_push.
 
 rules_oci cannot be fetched on this project's machines, so this module (named `rules_oci`) is
 the kit's own implementation of that contract, on standard-library Python tools: no Docker
@@ -30,16 +30,20 @@ Example:
         remote_tags = ["latest"],
     )
 
-Not implemented (each fails with one line): `oci_image_index`, zstd layers, oci_load's
-`loader`, oci_push's `--platform` and crane's own flags.
+    oci_image_index(name = "index", images = [":image", ":image_arm64"])
+
+Not implemented (each fails with one line): oci_image_index's `platforms` transition, zstd
+layers, oci_load's `loader`, oci_push's `--platform` and crane's own flags.
 """
 
 load("//oci/private:files.bzl", "as_file")
 load("//oci/private:image.bzl", _oci_image_rule = "oci_image_rule")
+load("//oci/private:index.bzl", _oci_image_index_rule = "oci_image_index_rule")
 load("//oci/private:load.bzl", _oci_load_rule = "oci_load_rule")
 load("//oci/private:push.bzl", _oci_push_rule = "oci_push_rule")
 
 oci_image_rule = _oci_image_rule
+oci_image_index_rule = _oci_image_index_rule
 oci_push_rule = _oci_push_rule
 oci_tarball_rule = _oci_load_rule
 
@@ -93,18 +97,28 @@ def oci_image(
         **files
     )
 
-def _oci_image_index_impl(ctx):
-    fail("oci_image_index: not implemented by this kit yet (%s); build one oci_image per platform" % ctx.label)
+def oci_image_index(name, images, annotations = None, **kwargs):
+    """An image index of one oci_image per platform, plus the `<name>.digest` target.
 
-oci_image_index = rule(
-    doc = "rules_oci's oci_image_index: not implemented by this kit yet (fails at analysis).",
-    implementation = _oci_image_index_impl,
-    attrs = {
-        "annotations": attr.string_dict(doc = "Index annotations."),
-        "images": attr.label_list(doc = "The images of the index.", allow_files = True),
-        "platforms": attr.label_list(doc = "Platforms to build each image for."),
-    },
-)
+    Args:
+      name: Target name; also the name of the output directory.
+      images: Labels of oci_image targets, one per platform (two of one platform fail).
+      annotations: Dict or file label: annotations of the index.
+      **kwargs: `platforms` (not supported: fails naming the alternative) and common attributes.
+    """
+    files = _file_kwargs(kwargs)
+    _oci_image_index_rule(
+        name = name,
+        images = images,
+        annotations = as_file(name + "_annotations", "annotations", annotations, "pairs", **files),
+        **kwargs
+    )
+    native.filegroup(
+        name = name + ".digest",
+        srcs = [name],
+        output_group = "digest",
+        **files
+    )
 
 def oci_load(name, image, repo_tags, **kwargs):
     """A tarball of `image` for docker/podman; `bazel run :<name>` loads it (see oci_tarball_rule).

@@ -31,6 +31,19 @@ class Dynamic:
     needed: list[str] = field(default_factory=list)
     runpath: list[str] = field(default_factory=list)
     interpreter: str | None = None
+    # e_machine: 62 for x86-64, 183 for AArch64 (the ELF machine numbers).
+    machine: int = 0
+
+
+# Debian architecture -> ELF e_machine of its binaries.
+MACHINES = {"amd64": 62, "arm64": 183}
+
+
+def machine(data: bytes) -> int:
+    """Return e_machine of an ELF file (which CPU it is for)."""
+    if not is_elf(data) or len(data) < 20:
+        raise ElfError("not an ELF file")
+    return struct.unpack_from("<H", data, 18)[0]
 
 
 def dynamic(data: bytes) -> Dynamic:
@@ -63,8 +76,9 @@ def dynamic(data: bytes) -> Dynamic:
         elif p_type == _PT_INTERP:
             raw = data[p_offset : p_offset + p_filesz]
             interpreter = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+    cpu = machine(data)
     if dyn is None:
-        return Dynamic(interpreter=interpreter)
+        return Dynamic(interpreter=interpreter, machine=cpu)
     entries: list[tuple[int, int]] = []
     pos, end = dyn[0], min(dyn[0] + dyn[1], len(data))
     while pos + 16 <= end:
@@ -94,4 +108,4 @@ def dynamic(data: bytes) -> Dynamic:
     runpath = [
         p for t, v in entries if t in (_DT_RPATH, _DT_RUNPATH) for p in string(v).split(":") if p
     ]
-    return Dynamic(needed, runpath, interpreter)
+    return Dynamic(needed, runpath, interpreter, cpu)

@@ -10,11 +10,21 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 
 PY = "usr/lib/python3.13"
-GCONV = "usr/lib/x86_64-linux-gnu/gconv"
+# Debian's multiarch library folders of the architectures the base is built for.
+LIBDIRS = ("usr/lib/x86_64-linux-gnu", "usr/lib/aarch64-linux-gnu")
+
+
+def _each_libdir(rules: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The rules written with `{lib}`, once per multiarch library folder."""
+    return tuple((pattern.format(lib=lib), why) for lib in LIBDIRS for pattern, why in rules)
+
+
+GCONV = "{lib}/gconv"
 
 KEEP: tuple[tuple[str, str], ...] = (
     ("usr/share/doc/*/copyright", "licence notices must ship with the binaries"),
     ("usr/bin/python3.13", "the interpreter"),
+) + _each_libdir((
     (f"{GCONV}/gconv-modules", "iconv configuration"),
     (f"{GCONV}/gconv-modules.cache", "iconv configuration"),
     (f"{GCONV}/gconv-modules.d", "iconv configuration"),
@@ -26,7 +36,7 @@ KEEP: tuple[tuple[str, str], ...] = (
     (f"{GCONV}/ISO8859-1.so", "iconv: Latin-1"),
     (f"{GCONV}/ISO8859-15.so", "iconv: Latin-9"),
     (f"{GCONV}/CP1252.so", "iconv: Windows Latin-1"),
-)
+))
 
 DROP: tuple[tuple[str, str], ...] = (
     # Documentation and packaging metadata nobody reads in a container.
@@ -58,14 +68,16 @@ DROP: tuple[tuple[str, str], ...] = (
     ("usr/bin/*", "programs other than python3.13"),
     ("usr/sbin/*", "administration programs"),
     ("usr/games/*", "programs"),
+) + _each_libdir((
     # iconv modules for legacy charsets (8 MB); Python has its own codecs.
     (f"{GCONV}/*", "legacy iconv charsets"),
     # glibc helpers of profiling tools that are not installed.
-    ("usr/lib/x86_64-linux-gnu/libmemusage.so", "memusage tool helper"),
-    ("usr/lib/x86_64-linux-gnu/libpcprofile.so", "pcprofile tool helper"),
-    ("usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.*", "malloc debugging preload"),
+    ("{lib}/libmemusage.so", "memusage tool helper"),
+    ("{lib}/libpcprofile.so", "pcprofile tool helper"),
+    ("{lib}/libc_malloc_debug.so.*", "malloc debugging preload"),
     # Vector maths for OpenMP SIMD code (1 MB); manylinux wheels may not link it.
-    ("usr/lib/x86_64-linux-gnu/libmvec.so.*", "vector maths library no wheel may use"),
+    ("{lib}/libmvec.so.*", "vector maths library no wheel may use"),
+)) + (
     # Bytecode caches are host- and time-dependent; the debs ship none, keep it that way.
     ("*/__pycache__", "bytecode caches"),
     ("*/__pycache__/*", "bytecode caches"),

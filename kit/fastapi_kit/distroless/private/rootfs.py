@@ -33,7 +33,8 @@ from distroless.private.debfile import Deb, DebError, read_deb
 
 Tree = dict[str, Entry]
 
-LIB_DIRS = ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib64", "usr/lib64", "usr/lib")
+# Debian architecture -> its multiarch triplet (library folders, _sysconfigdata's name).
+MULTIARCH = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
 MERGED_USR = {"bin": "usr/bin", "lib": "usr/lib", "lib64": "usr/lib64", "sbin": "usr/sbin"}
 ALLOWED_BIN = {"usr/bin/python3.13", "usr/bin/python3"}
 STATUS_DIR = "var/lib/dpkg/status.d"
@@ -283,6 +284,8 @@ def add_generated(tree: Tree, packages: list[Package], bundle: bytes) -> None:
     """Add accounts, the CA bundle, links and directories that the image needs."""
     for link, target in MERGED_USR.items():
         existing = tree.get(link)
+        if link == "lib64" and existing is None and target not in tree:
+            continue  # arm64 has no /usr/lib64: its loader is /usr/lib/ld-linux-aarch64.so.1
         if existing is None:
             add(tree, Entry(link, SYMLINK, 0o777, target=target))
         elif existing.kind != SYMLINK or existing.target != target:
@@ -323,7 +326,13 @@ def normalize_modes(tree: Tree) -> None:
 # --- checks -------------------------------------------------------------------------------------
 
 
-def problems(tree: Tree) -> list[str]:
+def lib_dirs(arch: str) -> tuple[str, ...]:
+    """The dynamic loader's default search folders on `arch`."""
+    triplet = MULTIARCH[arch]
+    return (f"lib/{triplet}", f"usr/lib/{triplet}", "lib64", "usr/lib64", "lib", "usr/lib")
+
+
+def problems(tree: Tree, arch: str = "amd64") -> list[str]:
     """Return every reason the tree is not a sound distroless base (empty when it is)."""
     out = []
     for shell in ("bin/sh", "bin/bash", "bin/dash", "usr/bin/env"):
@@ -336,7 +345,7 @@ def problems(tree: Tree) -> list[str]:
         if entry.kind == SYMLINK and resolve(tree, name) is None:
             out.append(f"/{name} is a dangling symlink to {entry.target}")
         if entry.kind == FILE and entry.data and elf.is_elf(entry.data):
-            out += _elf_problems(tree, name, entry.data)
+            out += _elf_problems(tree, name, entry.data, arch)
         if name not in ("tmp",) and entry.kind != SYMLINK and entry.mode & 0o7022:
             out.append(f"/{name} has mode {entry.mode:04o}")
     for must in ("etc/os-release", CA_BUNDLE, "usr/bin/python3", "etc/passwd"):
@@ -346,16 +355,18 @@ def problems(tree: Tree) -> list[str]:
     return out
 
 
-def _elf_problems(tree: Tree, name: str, data: bytes) -> list[str]:
+def _elf_problems(tree: Tree, name: str, data: bytes, arch: str) -> list[str]:
     try:
         info = elf.dynamic(data)
     except elf.ElfError as e:
         return [f"/{name}: {e}"]
     out = []
+    if info.machine != elf.MACHINES[arch]:
+        out.append(f"/{name} is built for ELF machine {info.machine}, not {arch}")
     if info.interpreter and resolve(tree, info.interpreter) is None:
         out.append(f"/{name} needs interpreter {info.interpreter}, which is missing")
     origin = posixpath.dirname(name)
-    dirs = [p.replace("$ORIGIN", "/" + origin) for p in info.runpath] + list(LIB_DIRS)
+    dirs = [p.replace("$ORIGIN", "/" + origin) for p in info.runpath] + list(lib_dirs(arch))
     for lib in info.needed:
         if not any(resolve(tree, f"{d}/{lib}") for d in dirs):
             out.append(f"/{name} needs {lib}, which is not in the layer")
@@ -365,9 +376,20 @@ def _elf_problems(tree: Tree, name: str, data: bytes) -> list[str]:
 # --- main ---------------------------------------------------------------------------------------
 
 
-def build(lock_path: Path, debs: list[Path], precompile_list: Path | None = None) -> Tree:
-    """Return the finished, checked tree of the base layer."""
-    packages = load_packages(read_lock(lock_path), debs)
+def build(
+    lock_path: Path, debs: list[Path], precompile_list: Path | None = None, arch: str = "amd64"
+) -> Tree:
+    """Return the finished, checked tree of the base layer for `arch`."""
+    if arch not in MULTIARCH:
+        raise BuildError(f"unknown architecture {arch!r}; expected one of {', '.join(MULTIARCH)}")
+    lock = read_lock(lock_path)
+    foreign = [e for e in lock if e["arch"] not in (arch, "all")]
+    if foreign:
+        raise BuildError(
+            f"{lock_path}: {foreign[0]['name']} is locked for {foreign[0]['arch']}, not {arch}; "
+            f"give the {arch} lock"
+        )
+    packages = load_packages(lock, debs)
     tree: Tree = {}
     owners: dict[str, str] = {}
     for pkg in packages:
@@ -379,11 +401,11 @@ def build(lock_path: Path, debs: list[Path], precompile_list: Path | None = None
     removed = apply_policy(tree)
     add_generated(tree, packages, bundle)
     if precompile_list is not None:
-        precompile(tree, precompile_list)
+        precompile(tree, precompile_list, MULTIARCH[arch])
     ensure_parents(tree)
     fix_links(tree, removed)
     normalize_modes(tree)
-    found = problems(tree)
+    found = problems(tree, arch)
     if found:
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         for line in found:
@@ -392,14 +414,16 @@ def build(lock_path: Path, debs: list[Path], precompile_list: Path | None = None
     return tree
 
 
-def precompile(tree: Tree, listing: Path) -> None:
+def precompile(tree: Tree, listing: Path, multiarch: str = MULTIARCH["amd64"]) -> None:
     """Add unchecked-hash .pyc files for the listed stdlib modules (see base/precompile.txt).
 
     The debs ship no bytecode and a read-only root cannot cache it, so without this every start
-    recompiles what it imports. The build's Python has the same bytecode format (same 3.X).
+    recompiles what it imports. The build's Python has the same bytecode format (same 3.X), on
+    any CPU: bytecode is portable, so an arm64 base compiles here too. `{multiarch}` in a line
+    is the target's triplet (`_sysconfigdata__linux_{multiarch}.py`).
     """
     names = [
-        line.strip()
+        line.strip().replace("{multiarch}", multiarch)
         for line in listing.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
@@ -438,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     """Build the layer tar from the lock and the .debs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lock", type=Path, required=True, help="packages.lock.json")
+    parser.add_argument("--arch", default="amd64", choices=sorted(MULTIARCH), help="Debian architecture")
     parser.add_argument("--out", type=Path, required=True, help="layer tar to write")
     parser.add_argument("--sizes", action="store_true", help="print the biggest directories")
     parser.add_argument("--precompile", type=Path, help="stdlib files to ship byte-compiled")
@@ -447,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("debs", type=Path, nargs="+", help="the locked .deb files")
     args = parser.parse_args(argv)
     try:
-        tree = build(args.lock, args.debs, args.precompile)
+        tree = build(args.lock, args.debs, args.precompile, args.arch)
         if args.gzip:
             plain = args.out.with_name(args.out.name + ".plain")
             try:

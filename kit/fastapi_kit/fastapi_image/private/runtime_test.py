@@ -6,7 +6,8 @@ if it has one, and checks that SIGTERM stops the server with exit code 0, which 
 update relies on. App-specific behaviour belongs in the app's own tests.
 
 Environment (set by the macro): IMAGE (rlocationpath of the layout), HEALTH_PATH, CONTAINER_ENV
-(JSON object of extra container environment).
+(JSON object of extra container environment), and for an image of another CPU EMULATOR
+(rlocationpath of qemu's static user-mode emulator, which then runs every process of it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from kit_lib import layout
 from runtime import bundle, container
 
 START_TIMEOUT = 60.0
+# Under user-mode emulation the interpreter runs 5-20x slower.
+EMULATED_START_TIMEOUT = 240.0
+PYTHON_IN_IMAGE = "/usr/bin/python3.13"
 STOP_TIMEOUT = 30.0
 
 
@@ -45,9 +49,13 @@ def image_config() -> dict:
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[container.Container, int]]:
     port = container.free_port()
-    run = bundle.RunSpec(env={**_container_env(), "PORT": str(port)})
+    emulator = os.environ.get("EMULATOR")
+    if emulator:
+        emulator = str(Path(os.environ["TEST_SRCDIR"]) / emulator)
+    run = bundle.RunSpec(env={**_container_env(), "PORT": str(port)}, emulator=emulator)
+    timeout = EMULATED_START_TIMEOUT if emulator else START_TIMEOUT
     with container.Container(_image_dir(), run, name="fastapi-image") as c:
-        ready = c.wait_http(port, os.environ["HEALTH_PATH"], timeout=START_TIMEOUT)
+        ready = c.wait_http(port, os.environ["HEALTH_PATH"], timeout=timeout)
         print(f"start-to-healthy: {ready:.3f} s")
         yield c, port
 
@@ -56,6 +64,15 @@ def test_health_path_answers_200(server: tuple[container.Container, int]):
     _, port = server
     status, body = container.request(port, os.environ["HEALTH_PATH"])
     assert status == 200, body
+
+
+def test_runs_the_image_cpu(server: tuple[container.Container, int], image_config: dict):
+    # Under an emulator, the server must be the image's own (foreign) interpreter, emulated.
+    c, _ = server
+    machine = c.exec(PYTHON_IN_IMAGE, "-c", "import platform; print(platform.machine())")
+    assert machine.returncode == 0, machine.stderr
+    want = {"amd64": "x86_64", "arm64": "aarch64"}[layout.read_image(_image_dir()).config["architecture"]]
+    assert machine.stdout.strip() == want
 
 
 def test_runs_as_the_image_user_without_capabilities(

@@ -24,10 +24,12 @@ def _layer_impl(ctx, kind, prefix, extra_args, entries, files):
     args.add("--python-version", ctx.attr.python_version)
     if ctx.attr.compile:
         args.add("--compile")
+    args.add("--architecture", ctx.attr.architecture)
     tools = []
     if getattr(ctx.attr, "strip", False):
-        args.add("--strip", ctx.file._strip)
-        tools.append(ctx.file._strip)
+        strip = ctx.file._strip_aarch64 if ctx.attr.architecture == "arm64" else ctx.file._strip
+        args.add("--strip", strip)
+        tools.append(strip)
     if ctx.attr.compress:
         args.add("--gzip")
     args.add_all(getattr(ctx.attr, "exclude", []), before_each = "--exclude")
@@ -68,6 +70,13 @@ def _app_impl(ctx):
     return _layer_impl(ctx, "app", ctx.attr.prefix, ["--venv", ctx.attr.venv], _entries([], placed), files)
 
 _COMMON = {
+    "architecture": attr.string(
+        default = "amd64",
+        values = ["amd64", "arm64"],
+        doc = "The image's CPU (OCI name). Every ELF file in the layer must be built for it " +
+              "(a wheel for another CPU fails the build), and arm64's are stripped with the " +
+              "aarch64 binutils. Nothing is run for it: bytecode is portable.",
+    ),
     "compress": attr.bool(
         default = True,
         doc = "Write `<name>.tar.gz` (deterministic gzip, in this layer's own action) rather " +
@@ -124,6 +133,11 @@ First-party files are never inputs: an app change does not rebuild this layer.""
         ),
         _strip = attr.label(
             default = "@binutils_strip//:strip",
+            allow_single_file = True,
+            cfg = "exec",
+        ),
+        _strip_aarch64 = attr.label(
+            default = "@binutils_strip_aarch64//:aarch64-linux-gnu-strip",
             allow_single_file = True,
             cfg = "exec",
         ),

@@ -152,5 +152,21 @@ def test_strip_removes_debug_info_and_exclude_drops_sources(tmp_path: Path):
     assert stripped.stat().st_size < so.stat().st_size / 2
 
 
+def test_a_wheel_for_another_cpu_fails_naming_it(tmp_path: Path, capsys):
+    import uvloop  # an x86-64 extension, in an arm64 venv
+
+    so = next(Path(uvloop.__file__).parent.glob("loop.*.so"))
+    manifest = tmp_path / "m.json"
+    files = [{"path": str(so), "short_path": f"../pypi_uvloop/site-packages/uvloop/{so.name}"}]
+    manifest.write_text(json.dumps(files))
+    out = tmp_path / "v.tar"
+    args = ["venv", "--manifest", str(manifest), "--output", str(out), "--prefix", "/opt/venv"]
+    assert layers.main([*args, "--architecture", "arm64"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: /opt/venv/lib/python3.13/site-packages/uvloop/{so.name} is not built for arm64\n"
+    assert not out.exists()
+    assert layers.main([*args, "--architecture", "amd64"]) == 0
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

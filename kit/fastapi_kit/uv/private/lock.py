@@ -101,9 +101,14 @@ def check_python(where: str, requires: str, python_version: str) -> None:
         )
 
 
-def closure(export: str, python_version: str) -> list[str]:
-    """Package names in a `uv export` for one member, markers evaluated for the image."""
-    env = dict(IMAGE_ENVIRONMENT, python_version=python_version, python_full_version=python_version)
+def closure(export: str, python_version: str, machine: str = "x86_64") -> list[str]:
+    """Package names in a `uv export` for one member, markers evaluated for the image's CPU."""
+    env = dict(
+        IMAGE_ENVIRONMENT,
+        platform_machine=machine,
+        python_version=python_version,
+        python_full_version=python_version,
+    )
     names = set()
     for line in export.splitlines():
         line = line.strip()
@@ -287,16 +292,18 @@ def lock(
     everything = pin_hashes(uv.export("--all-packages", "--all-groups"), root, uv_lock)
     if "://" in everything:
         raise LockError("the export names a URL (a direct or VCS dependency); use an index")
-    members_json = {
-        m.name: {
+    members_json = {}
+    for m in found:
+        export = uv.export("--package", m.name, "--no-dev", "--no-hashes")
+        members_json[m.name] = {
             "path": m.path,
             "requires_python": m.requires_python,
-            "runtime": closure(
-                uv.export("--package", m.name, "--no-dev", "--no-hashes"), python_version
-            ),
+            "runtime": closure(export, python_version),
         }
-        for m in found
-    }
+        # An arm64 image's closure, recorded only where a `platform_machine` marker changes it.
+        arm64 = closure(export, python_version, "aarch64")
+        if arm64 != members_json[m.name]["runtime"]:
+            members_json[m.name]["runtime_aarch64"] = arm64
     record = {
         "comment": header(command).strip("# \n"),
         "python_version": python_version,

@@ -114,6 +114,12 @@ def test_closure_evaluates_markers_for_the_image():
     assert lock.closure(export, "3.13") == ["a", "c"]
 
 
+def test_closure_for_an_arm64_image():
+    export = "a==1\nx==1 ; platform_machine == 'x86_64'\ny==1 ; platform_machine == 'aarch64'\n"
+    assert lock.closure(export, "3.13") == ["a", "x"]
+    assert lock.closure(export, "3.13", "aarch64") == ["a", "y"]
+
+
 def _registry_lock() -> dict:
     index = "https://index.test/simple"
     return {"package": [

@@ -43,7 +43,10 @@ def oci_analysis_tests(name):
     oci_load(name = "custom_loader", image = ":base_image", repo_tags = ["a:b"], loader = ":make_layer", tags = ["manual"])
     case("custom_loader", "`loader` (a custom load CLI) is not implemented")
 
-    oci_image_index(name = "index", images = [":base_image"], tags = ["manual"])
-    case("index", "oci_image_index: not implemented by this kit yet")
+    oci_image_index(name = "index_platforms", images = [":base_image"], platforms = [":base_layer"], tags = ["manual"])
+    case("index_platforms", "oci_image_index: `platforms` (building each image through a transition) is not supported")
+
+    oci_image_index(name = "index_empty", images = [], tags = ["manual"])
+    case("index_empty", "oci_image_index: `images` is empty")
 
     native.test_suite(name = name, tests = cases)

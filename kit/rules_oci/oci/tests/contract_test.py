@@ -177,3 +177,26 @@ def test_load_runner_pipes_the_tarball_to_the_engine(tmp_path: Path) -> None:
 
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
+
+
+def test_index_lists_each_platform_image_and_its_blobs() -> None:
+    index = layout.read_index(path("INDEX"))  # verifies every digest and size
+    entries = [(layout.platform_name(d["platform"]), d["digest"]) for d, _ in index.images]
+    assert entries == [
+        ("linux/amd64", image("BASE_IMAGE").manifest_digest),
+        ("linux/arm64/v8", image("ARM64_IMAGE").manifest_digest),
+    ]
+    assert index.index["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    assert index.index["annotations"] == {"org.opencontainers.image.title": "both"}
+    top = json.loads((path("INDEX") / "index.json").read_text())
+    (entry,) = top["manifests"]
+    assert entry["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    assert path("INDEX_DIGEST").read_text() == index.digest + "\n"
+    # The two images share their one layer: the index holds it once.
+    blobs = sorted(p.name for p in (path("INDEX") / "blobs/sha256").iterdir())
+    assert len(blobs) == len(set(blobs)) == 1 + 1 + 2 * 2  # index, layer, 2 x (manifest, config)
+
+
+def test_an_index_is_not_an_image() -> None:
+    with pytest.raises(layout.ImageError, match="is an image index"):
+        layout.read_image(path("INDEX"))
