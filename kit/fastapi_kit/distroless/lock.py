@@ -91,7 +91,9 @@ def fetch_indexes(mirror: str, security: str, keyring: str, arch: str) -> dict[s
     if not Path(keyring).is_file():
         raise LockError(f"keyring {keyring} not found: install debian-archive-keyring")
     with tempfile.TemporaryDirectory(prefix="base-lock-") as tmp:
-        env = dict(os.environ, APT_CONFIG=str(apt_config(Path(tmp), mirror, security, keyring, arch)))
+        env = dict(
+            os.environ, APT_CONFIG=str(apt_config(Path(tmp), mirror, security, keyring, arch))
+        )
         update = subprocess.run(
             ["apt-get", "-q", "update", "-o", "APT::Update::Error-Mode=any"],
             env=env,

@@ -149,7 +149,8 @@ def test_main_fails_cleanly_when_apt_fails(workspace, monkeypatch, capsys):
     (root / HERE / "packages.lock.json").write_text("old\n")
     assert lock.main(["--keyring", str(keyring)]) == 1
     assert (
-        capsys.readouterr().err == "lock: apt-get update for trixie (amd64) failed: E: update failed\n"
+        capsys.readouterr().err
+        == "lock: apt-get update for trixie (amd64) failed: E: update failed\n"
     )
     assert (root / HERE / "packages.lock.json").read_text() == "old\n"
 

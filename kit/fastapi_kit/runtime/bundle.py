@@ -148,7 +148,12 @@ def runtime_config(image: layout.Image, run: RunSpec, hostname: str = "app") -> 
         )
     if run.emulator:
         mounts.append(
-            {"destination": EMULATOR, "type": "bind", "source": run.emulator, "options": ["rbind", "ro"]}
+            {
+                "destination": EMULATOR,
+                "type": "bind",
+                "source": run.emulator,
+                "options": ["rbind", "ro"],
+            }
         )
     for dest, src in sorted(run.files.items()):
         mounts.append(

@@ -236,7 +236,7 @@ class Index:
 
 
 def platform_name(platform: dict[str, Any]) -> str:
-    """"linux/arm64/v8" from an OCI platform object."""
+    """ "linux/arm64/v8" from an OCI platform object."""
     parts = [platform.get("os", "?"), platform.get("architecture", "?")]
     return "/".join(parts + ([platform["variant"]] if platform.get("variant") else []))
 
@@ -288,12 +288,14 @@ def write_index(
         ]:
             copy_blob(image.root, staging, digest)
         size = image.blob(image.manifest_digest).stat().st_size
-        descriptors.append({
-            "mediaType": image.manifest.get("mediaType") or MANIFEST_MEDIA_TYPE,
-            "digest": image.manifest_digest,
-            "size": size,
-            "platform": platform,
-        })
+        descriptors.append(
+            {
+                "mediaType": image.manifest.get("mediaType") or MANIFEST_MEDIA_TYPE,
+                "digest": image.manifest_digest,
+                "size": size,
+                "platform": platform,
+            }
+        )
     index: dict[str, Any] = {
         "schemaVersion": 2,
         "mediaType": INDEX_MEDIA_TYPE,

@@ -462,7 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     """Build the layer tar from the lock and the .debs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lock", type=Path, required=True, help="packages.lock.json")
-    parser.add_argument("--arch", default="amd64", choices=sorted(MULTIARCH), help="Debian architecture")
+    parser.add_argument(
+        "--arch", default="amd64", choices=sorted(MULTIARCH), help="Debian architecture"
+    )
     parser.add_argument("--out", type=Path, required=True, help="layer tar to write")
     parser.add_argument("--sizes", action="store_true", help="print the biggest directories")
     parser.add_argument("--precompile", type=Path, help="stdlib files to ship byte-compiled")

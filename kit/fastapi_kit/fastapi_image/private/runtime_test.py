@@ -71,7 +71,9 @@ def test_runs_the_image_cpu(server: tuple[container.Container, int], image_confi
     c, _ = server
     machine = c.exec(PYTHON_IN_IMAGE, "-c", "import platform; print(platform.machine())")
     assert machine.returncode == 0, machine.stderr
-    want = {"amd64": "x86_64", "arm64": "aarch64"}[layout.read_image(_image_dir()).config["architecture"]]
+    want = {"amd64": "x86_64", "arm64": "aarch64"}[
+        layout.read_image(_image_dir()).config["architecture"]
+    ]
     assert machine.stdout.strip() == want
 
 

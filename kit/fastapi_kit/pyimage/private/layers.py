@@ -220,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         foreign = wrong_cpu(entries, args.architecture)
         if foreign:
             more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
-            print(f"error: {foreign[0]}{more} is not built for {args.architecture}", file=sys.stderr)
+            print(
+                f"error: {foreign[0]}{more} is not built for {args.architecture}", file=sys.stderr
+            )
             return 1
         if args.strip:
             entries = strip_debug(entries, Path(tmp), args.strip)

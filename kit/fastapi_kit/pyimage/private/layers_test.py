@@ -163,7 +163,10 @@ def test_a_wheel_for_another_cpu_fails_naming_it(tmp_path: Path, capsys):
     args = ["venv", "--manifest", str(manifest), "--output", str(out), "--prefix", "/opt/venv"]
     assert layers.main([*args, "--architecture", "arm64"]) == 1
     err = capsys.readouterr().err
-    assert err == f"error: /opt/venv/lib/python3.13/site-packages/uvloop/{so.name} is not built for arm64\n"
+    assert (
+        err
+        == f"error: /opt/venv/lib/python3.13/site-packages/uvloop/{so.name} is not built for arm64\n"
+    )
     assert not out.exists()
     assert layers.main([*args, "--architecture", "amd64"]) == 0
 

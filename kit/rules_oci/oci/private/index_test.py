@@ -45,7 +45,10 @@ def test_two_images_of_one_platform_are_refused(tmp_path: Path, capsys) -> None:
 
 def test_an_index_cannot_be_an_image_of_an_index(tmp_path: Path, capsys) -> None:
     nested = tmp_path / "nested"
-    assert index.main(["--output", str(nested), "--image", str(make_image(tmp_path, "a", "amd64"))]) == 0
+    assert (
+        index.main(["--output", str(nested), "--image", str(make_image(tmp_path, "a", "amd64"))])
+        == 0
+    )
     assert index.main(["--output", str(tmp_path / "out"), "--image", str(nested)]) == 1
     assert "is an image index" in capsys.readouterr().err
 

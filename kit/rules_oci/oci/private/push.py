@@ -4,10 +4,12 @@ Two modes, one tool, like load.py:
 
 - config (`--write-config FILE`): the build action behind `oci_push`. It checks the rule's
   repository and tags and writes them as JSON, so a bad tag fails the build, not the push.
-- push (`--image DIR`): run by the oci_push runner. It pushes by digest first (each blob the
-  registry lacks, then the manifest under its digest), then points each tag at that digest, and
-  prints `HOST/REPO@sha256:...`. A push cut short leaves only complete blobs behind, which the
-  next run finds (HEAD) and skips, so re-running finishes the job.
+- push (`--image DIR`, an image or an image index): run by the oci_push runner. It pushes by
+  digest first (each blob the registry lacks, several at a time, mounted from another
+  repository of the registry when this machine pushed it there before; then each manifest,
+  then the index), then points each tag at that digest, and prints `HOST/REPO@sha256:...`. A
+  push cut short leaves only complete blobs behind, which the next run finds (HEAD) and skips,
+  so re-running finishes the job; a re-push of what the registry has is one HEAD and the tags.
 
 Run-time flags have rules_oci's names and meaning: `-r/--repository` replaces the rule's
 repository, and `-t/--tag` (repeatable) adds tags to its remote_tags.
@@ -16,12 +18,17 @@ repository, and `-t/--tag` (repeatable) adds tags to its remote_tags.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
+import os
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kit_lib import cli, layout
 from kit_lib.layout import ImageError
@@ -32,6 +39,7 @@ from oci.private.registry import (
     Client,
     Options,
     RegistryError,
+    Repository,
     TransientError,
     UsageError,
     check_tag,
@@ -96,6 +104,100 @@ class Result:
     uploaded: int = 0
     uploaded_bytes: int = 0
     present: int = 0
+    mounted: int = 0
+
+
+# Blobs upload this many at a time (crane's default is 4 too): enough to fill a link without
+# opening a connection per layer.
+JOBS = 4
+# How many pushed blobs the mount cache remembers per registry.
+CACHE_LIMIT = 5000
+
+
+def cache_path() -> Path:
+    """Where pushed blobs are remembered: which repository of which registry has which blob."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "oci_push" / "blobs.json"
+
+
+class MountCache:
+    """{registry host: {digest: repository}} of blobs this machine has pushed, as docker keeps.
+
+    A blob already pushed to another repository of the same registry is mounted from there
+    (one POST, no bytes) instead of uploaded. A stale entry costs one refused mount. The file
+    is rewritten through a rename and never needed: an unreadable one is an empty cache.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.data: dict[str, dict[str, str]] = {}
+        if path is not None:
+            try:
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(loaded, dict):
+                    self.data = {
+                        h: {d: r for d, r in v.items() if isinstance(r, str)}
+                        for h, v in loaded.items()
+                        if isinstance(v, dict)
+                    }
+            except (OSError, ValueError):
+                pass
+
+    def source(self, host: str, digest: str, repository: str) -> str | None:
+        """A repository other than `repository` known to hold `digest` at `host`, or None."""
+        found = self.data.get(host, {}).get(digest)
+        return found if found and found != repository else None
+
+    def remember(self, host: str, digests: Sequence[str], repository: str) -> None:
+        """Record the blobs now in `repository` and save (the newest CACHE_LIMIT per host)."""
+        if self.path is None:
+            return
+        entries = self.data.setdefault(host, {})
+        for digest in digests:
+            entries.pop(digest, None)
+            entries[digest] = repository
+        while len(entries) > CACHE_LIMIT:
+            entries.pop(next(iter(entries)))
+        try:
+            layout.write_file_atomic(self.path, json.dumps(self.data).encode())
+        except OSError:
+            pass  # a cache: a push never fails for it
+
+
+@dataclass(frozen=True)
+class Blob:
+    digest: str
+    size: int
+    root: Path  # the layout holding it
+    descriptor: dict[str, Any]
+
+    @property
+    def path(self) -> Path:
+        return layout.blob_path(self.root, self.digest)
+
+
+def _targets(image_dir: str) -> tuple[list[layout.Image], str, bytes, str]:
+    """The images to push (one, or an index's) and the top manifest: digest, bytes, type."""
+    if layout.is_index(image_dir):
+        index = layout.read_index(image_dir, verify_layers=False)
+        data = index.blob(index.digest).read_bytes()
+        return [image for _, image in index.images], index.digest, data, layout.INDEX_MEDIA_TYPE
+    image = layout.read_image(image_dir, verify_layers=False)
+    data = image.blob(image.manifest_digest).read_bytes()
+    media_type = image.manifest.get("mediaType") or layout.MANIFEST_MEDIA_TYPE
+    return [image], image.manifest_digest, data, media_type
+
+
+def _blobs(images: Sequence[layout.Image]) -> list[Blob]:
+    """Every layer and config of the images, each once, largest first (the long poles start)."""
+    found: dict[str, Blob] = {}
+    for image in images:
+        config = image.manifest["config"]
+        for descriptor in [*image.layers, config]:
+            digest = descriptor["digest"]
+            if digest not in found:
+                found[digest] = Blob(digest, int(descriptor["size"]), image.root, descriptor)
+    return sorted(found.values(), key=lambda b: -b.size)
 
 
 def push(
@@ -105,56 +207,119 @@ def push(
     options: Options,
     authfile: str | None = None,
     log: Callable[[str], None] = lambda _: None,
+    jobs: int = JOBS,
+    cache: MountCache | None = None,
 ) -> Result:
-    """Push the image at `image_dir` to `repository` by digest, then tag it with `tags`."""
+    """Push the image or index at `image_dir` to `repository` by digest, then tag it.
+
+    If the registry already has the top manifest, it has every blob too: only tags are set.
+    Otherwise the blobs go `jobs` at a time (each HEAD, then a mount from another repository
+    of the registry that `cache` knows holds it, else an upload), then each image manifest,
+    then the index, so nothing points at what is not there yet.
+    """
     repo = parse_repository(repository)
     tags = _unique_tags(tags)
-    image = layout.read_image(image_dir, verify_layers=True)
-    manifest_bytes = image.blob(image.manifest_digest).read_bytes()
-    media_type = image.manifest.get("mediaType") or layout.MANIFEST_MEDIA_TYPE
+    images, top_digest, top_bytes, top_type = _targets(image_dir)
+    cache = cache or MountCache(None)
     lookup = credentials.find(repo.host, repo.path, authfile=authfile)
     for warning in lookup.warnings:
         log(f"warning: {warning}")
     client = Client(repo, lookup, options, log)
-    result = Result(reference=f"{repo}@{image.manifest_digest}")
+    workers: list[Client] = []
+    result = Result(reference=f"{repo}@{top_digest}")
+    blobs: list[Blob] = []
+    lock = threading.Lock()
     try:
         client.ping()
-        blobs = [(layer["digest"], int(layer["size"])) for layer in image.layers]
-        config_size = image.blob(image.config_digest).stat().st_size
-        blobs.append((image.config_digest, config_size))
-        done: set[str] = set()
-        for digest, size in blobs:
-            if digest in done:
-                continue
-            done.add(digest)
-            short = digest[:19]
-            if client.blob_exists(digest):
-                result.present += 1
-                log(f"blob {short} ({_human(size)}): already present")
-                continue
-            start = time.monotonic()
-            client.upload_blob(digest, image.blob(digest), size)
-            result.uploaded += 1
-            result.uploaded_bytes += size
-            log(f"blob {short} ({_human(size)}): uploaded in {time.monotonic() - start:.2f} s")
-        stored = client.put_manifest(image.manifest_digest, manifest_bytes, media_type)
-        if stored and stored != image.manifest_digest:
-            raise RegistryError(
-                f"{repo}: registry stored the manifest as {stored}, not {image.manifest_digest}"
-            )
-        log(f"manifest {image.manifest_digest[:19]}: pushed")
+        if client.manifest_exists(top_digest, top_type):
+            log(f"manifest {top_digest[:19]}: already present, with every blob")
+        else:
+            blobs = _blobs(images)
+            pool: queue.SimpleQueue[Client] = queue.SimpleQueue()
+            for _ in range(max(1, min(jobs, len(blobs)))):
+                worker = client.clone()
+                workers.append(worker)
+                pool.put(worker)
+
+            failed = threading.Event()
+
+            def send(blob: Blob) -> None:
+                if failed.is_set():
+                    return  # another blob failed: the push ends, start nothing new
+                worker = pool.get()
+                try:
+                    _send_blob(worker, blob, repo, cache, result, lock, log)
+                except BaseException:
+                    failed.set()
+                    raise
+                finally:
+                    pool.put(worker)
+
+            with concurrent.futures.ThreadPoolExecutor(len(workers)) as executor:
+                futures = [executor.submit(send, blob) for blob in blobs]
+                # The first failure ends the push: blobs not started are not sent; those under
+                # way finish (complete blobs are what a re-run skips).
+                for future in futures:
+                    future.result()
+            for image in images if len(images) > 1 else []:
+                data = image.blob(image.manifest_digest).read_bytes()
+                kind = image.manifest.get("mediaType") or layout.MANIFEST_MEDIA_TYPE
+                client.put_manifest(image.manifest_digest, data, kind)
+                log(f"manifest {image.manifest_digest[:19]}: pushed")
+            stored = client.put_manifest(top_digest, top_bytes, top_type)
+            if stored and stored != top_digest:
+                raise RegistryError(
+                    f"{repo}: registry stored the manifest as {stored}, not {top_digest}"
+                )
+            log(f"{'index' if len(images) > 1 else 'manifest'} {top_digest[:19]}: pushed")
+            cache.remember(repo.host, [b.digest for b in blobs], repo.path)
         for tag in tags:
-            client.put_manifest(tag, manifest_bytes, media_type)
+            client.put_manifest(tag, top_bytes, top_type)
             log(f"tagged {repo}:{tag}")
     except TransientError as err:
         raise RegistryError(f"{repo}: giving up after {options.retries} retries: {err}") from None
     finally:
         client.close()
+        for worker in workers:
+            worker.close()
+    requests = client.requests + sum(w.requests for w in workers)
     log(
-        f"{len(done)} blobs: {result.uploaded} uploaded ({_human(result.uploaded_bytes)}), "
-        f"{result.present} already present; {client.requests} requests"
+        f"{len(blobs)} blobs: {result.uploaded} uploaded ({_human(result.uploaded_bytes)}), "
+        f"{result.mounted} mounted, {result.present} already present; {requests} requests"
     )
     return result
+
+
+def _send_blob(
+    client: Client,
+    blob: Blob,
+    repo: Repository,
+    cache: MountCache,
+    result: Result,
+    lock: threading.Lock,
+    log: Callable[[str], None],
+) -> None:
+    """One blob: nothing if present, a mount if another repository has it, else an upload."""
+    short = blob.digest[:19]
+    if client.blob_exists(blob.digest):
+        with lock:
+            result.present += 1
+        log(f"blob {short} ({_human(blob.size)}): already present")
+        return
+    source = cache.source(repo.host, blob.digest, repo.path)
+    if source and client.mount_blob(blob.digest, source):
+        with lock:
+            result.mounted += 1
+        log(f"blob {short} ({_human(blob.size)}): mounted from {source}")
+        return
+    # Checked here, not up front: a re-push that finds everything present reads no layer.
+    layout.verify_blob(blob.root, blob.descriptor, f"blob {short}")
+    start = time.monotonic()
+    client.upload_blob(blob.digest, blob.path, blob.size)
+    with lock:
+        result.uploaded += 1
+        result.uploaded_bytes += blob.size
+    log(f"blob {short} ({_human(blob.size)}): uploaded in {time.monotonic() - start:.2f} s")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -183,6 +348,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--retries", type=int, default=5, help="retries per request (default 5)")
     p.add_argument(
+        "-j", "--jobs", type=int, default=JOBS, help=f"blobs sent at a time (default {JOBS})"
+    )
+    p.add_argument(
         "--retry-delay", type=float, default=0.5, help="first backoff delay, seconds (doubles)"
     )
     p.add_argument("--timeout", type=float, default=120.0, help="socket timeout, seconds")
@@ -191,6 +359,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.chunk_size < 1:
         p.error(f"--chunk-size must be positive, got {args.chunk_size}")
+    if args.jobs < 1:
+        p.error(f"--jobs must be positive, got {args.jobs}")
     if args.retries < 0 or args.retry_delay < 0 or args.timeout <= 0:
         p.error("--retries and --retry-delay must not be negative, --timeout must be positive")
     if args.write_config and args.repository and args.repository_file:
@@ -228,7 +398,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             chunk_size=args.chunk_size,
             chunked=args.chunked,
         )
-        result = push(args.image, repository, tags, options, args.authfile, _log)
+        result = push(
+            args.image,
+            repository,
+            tags,
+            options,
+            args.authfile,
+            _log,
+            jobs=args.jobs,
+            cache=MountCache(cache_path()),
+        )
     except UsageError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2

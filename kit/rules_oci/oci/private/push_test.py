@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ import pytest
 from kit_lib import layout, tarball
 from kit_lib.ports import free_port
 
-from oci.private import image, push
+from oci.private import image, index, push
 from oci.private.testproxy import FAKE_PRESENT, FORWARD_THEN_RESET, HOLD, RESET, Fault, Proxy
 from oci.private.testregistry import Registry, skopeo_binary
 
@@ -177,7 +178,8 @@ def test_image_push_with_runner_then_pull_with_skopeo(
         for tag in ("latest", "second"):
             assert remote_digest(registry.host, "fastapi-oci", tag) == digest
 
-        # Again, with -t: nothing is uploaded, only the tag is added.
+        # Again, with -t: the registry has the manifest, so no blob is even asked about; only
+        # the tag is added.
         before = len(proxy.seen)
         second = subprocess.run(
             [str(runner), "--repository", repo, "--insecure", "-t", "dev"],
@@ -187,10 +189,13 @@ def test_image_push_with_runner_then_pull_with_skopeo(
         )
         assert second.returncode == 0, second.stderr
         again = [(s.method, s.path) for s in proxy.seen[before:]]
-        assert [m for m, path in again if m in ("POST", "PATCH") or "/blobs/" in path] == [
-            "HEAD"
-        ] * blobs
-        assert f"0 uploaded (0 B), {blobs} already present" in second.stderr
+        assert [(m, p) for m, p in again if m != "GET"] == [
+            ("HEAD", f"/v2/fastapi-oci/manifests/{digest}"),
+            ("PUT", "/v2/fastapi-oci/manifests/latest"),
+            ("PUT", "/v2/fastapi-oci/manifests/second"),
+            ("PUT", "/v2/fastapi-oci/manifests/dev"),
+        ]
+        assert "already present, with every blob" in second.stderr
 
     inspected = json.loads(
         skopeo(
@@ -249,6 +254,117 @@ def test_push_by_digest_then_tags(registry: Registry, home: Path, small_image: P
         assert puts == [f"/v2/team/small/manifests/{ref}" for ref in (digest, "a", "b")]
     for reference in (digest, "a", "b"):
         assert remote_digest(registry.host, "team/small", reference) == digest
+
+
+def test_blobs_go_several_at_a_time(registry: Registry, home: Path, small_image: Path) -> None:
+    with Proxy(registry.host) as proxy:
+        # The first blob upload hangs (then drops); with --jobs 2 the others go meanwhile.
+        proxy.add(Fault("PUT", r"/blobs/uploads/", HOLD, times=1))
+        args = ["--image", str(small_image), "-r", f"{proxy.host}/parallel", "--insecure"]
+        environ = dict(os.environ, HOME=str(home), PYTHONPATH=os.pathsep.join(sys.path))
+        proc = subprocess.Popen(
+            [sys.executable, "-B", push.__file__, *args, "--jobs", "2", *FAST],
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proxy.held.wait(60)
+            deadline = time.monotonic() + 30
+            while proxy.count("PUT", r"/blobs/uploads/") < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            # Two blobs completed while the first was still held.
+            assert proxy.count("PUT", r"/blobs/uploads/") == 3
+        finally:
+            proxy.release.set()
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    assert remote_digest(registry.host, "parallel", manifest_digest(small_image)) == (
+        manifest_digest(small_image)
+    )
+
+
+def test_blobs_pushed_to_another_repository_are_mounted(
+    registry: Registry, home: Path, small_image: Path
+) -> None:
+    digest = manifest_digest(small_image)
+    with Proxy(registry.host) as proxy:
+        first = run_push(
+            home, "--image", str(small_image), "-r", f"{proxy.host}/team/a", "--insecure"
+        )
+        assert first.returncode == 0, first.stderr
+        before = len(proxy.seen)
+        second = run_push(
+            home, "--image", str(small_image), "-r", f"{proxy.host}/team/b", "--insecure"
+        )
+        assert second.returncode == 0, second.stderr
+        sent = proxy.seen[before:]
+        mounts = [s.path for s in sent if s.method == "POST" and "mount=" in s.path]
+        assert len(mounts) == 3 and all("from=team%2Fa" in m for m in mounts)
+        # No blob bytes: no upload PUT or PATCH, only the manifest PUTs.
+        assert not [s for s in sent if s.method in ("PUT", "PATCH") and "/blobs/" in s.path]
+        assert "3 mounted" in second.stderr
+    assert remote_digest(registry.host, "team/b", digest) == digest
+    # Where this machine pushed what: the cache beside the user's other caches.
+    cache = json.loads((home / ".cache/oci_push/blobs.json").read_text())
+    assert set(cache[proxy.host].values()) == {"team/b"}
+
+
+def test_a_stale_mount_source_falls_back_to_an_upload(
+    registry: Registry, home: Path, small_image: Path
+) -> None:
+    cache = home / ".cache/oci_push/blobs.json"
+    blobs = [d["digest"] for d in layout.read_image(small_image).layers]
+    with Proxy(registry.host) as proxy:
+        cache.parent.mkdir(parents=True)
+        cache.write_text(json.dumps({proxy.host: {d: "never/pushed" for d in blobs}}))
+        result = run_push(
+            home, "--image", str(small_image), "-r", f"{proxy.host}/stale", "--insecure"
+        )
+        assert result.returncode == 0, result.stderr
+        assert "3 uploaded" in result.stderr and "0 mounted" in result.stderr
+    assert remote_digest(registry.host, "stale", manifest_digest(small_image)) == (
+        manifest_digest(small_image)
+    )
+
+
+def test_index_push_then_inspect_with_skopeo(
+    registry: Registry, home: Path, tmp_path: Path
+) -> None:
+    amd64 = make_image(tmp_path, "amd64", {"/a": b"amd64 " + os.urandom(8)})
+    arm64 = tmp_path / "arm64"
+    tar = tmp_path / "arm64.tar"
+    tarball.write_tar([tarball.Entry("a", data=b"arm64 " + os.urandom(8))], tar)
+    layout.write_image(arm64, [tar], platform={"architecture": "arm64", "os": "linux"})
+    both = tmp_path / "index"
+    assert index.main(["--output", str(both), "--image", str(amd64), "--image", str(arm64)]) == 0
+    top = layout.read_index(both)
+    with Proxy(registry.host) as proxy:
+        repo = f"{proxy.host}/multi"
+        result = run_push(home, "--image", str(both), "-r", repo, "--insecure", "-t", "dev")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines() == [f"{repo}@{top.digest}"]
+        puts = [s.path for s in proxy.seen if s.method == "PUT" and "/manifests/" in s.path]
+        # Each image's manifest before the index that points at them, then the tag.
+        images = sorted(f"/v2/multi/manifests/{d['digest']}" for d, _ in top.images)
+        assert sorted(puts[:2]) == images
+        assert puts[2:] == [f"/v2/multi/manifests/{top.digest}", "/v2/multi/manifests/dev"]
+    raw = json.loads(
+        skopeo(
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            f"docker://{registry.host}/multi:dev",
+            tmp=tmp_path,
+        ).stdout
+    )
+    assert raw["mediaType"] == layout.INDEX_MEDIA_TYPE
+    assert [layout.platform_name(m["platform"]) for m in raw["manifests"]] == [
+        "linux/amd64",
+        "linux/arm64",
+    ]
+    assert raw["manifests"][0]["digest"] == manifest_digest(amd64)
 
 
 def test_basic_auth_credentials_from_the_usual_files(
@@ -372,7 +488,7 @@ def test_killed_push_completes_on_rerun(registry: Registry, home: Path, small_im
         environ = dict(os.environ, HOME=str(home), PYTHONPATH=os.pathsep.join(sys.path))
         args = [sys.executable, "-B", push.__file__, "--image", str(small_image), "-r", repo]
         proc = subprocess.Popen(
-            [*args, "--insecure"],
+            [*args, "--insecure", "--jobs", "1"],  # one at a time: one blob made it
             env=environ,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -387,7 +503,7 @@ def test_killed_push_completes_on_rerun(registry: Registry, home: Path, small_im
         assert get(f"http://{registry.host}/v2/interrupted/manifests/{digest}")[0] == 404
 
         before = proxy.count("POST", "/blobs/uploads/")
-        rerun = run_push(home, "--image", str(small_image), "-r", repo, "--insecure")
+        rerun = run_push(home, "--image", str(small_image), "-r", repo, "--insecure", "-j", "1")
         assert rerun.returncode == 0, rerun.stderr
         # The blob that made it is not sent again; the other two are.
         assert proxy.count("POST", "/blobs/uploads/") - before == 2
@@ -421,9 +537,10 @@ def test_failures_beyond_the_retries_fail_cleanly(
     with Proxy(registry.host) as proxy:
         proxy.add(Fault("PUT", r"/blobs/uploads/", RESET, times=-1))
         args = ["--image", str(small_image), "-r", f"{proxy.host}/broken", "--insecure"]
-        result = run_push(home, *args, "--retries", "2", *FAST)
+        result = run_push(home, *args, "--retries", "2", "--jobs", "1", *FAST)
         assert result.returncode == 1
         assert "giving up after 2 retries: PUT http://" in result.stderr
+        # One blob tried 1 + 2 times; the push stops there, sending no other blob.
         assert proxy.count("PUT", "/blobs/uploads/") == 3
 
 
@@ -446,6 +563,8 @@ def test_chunked_upload_resumes_after_a_reset(
             "--chunked",
             "--chunk-size",
             "65536",
+            "--jobs",
+            "1",  # the chunks of one blob in order, not interleaved with the config's
             *FAST,
         )
         assert result.returncode == 0, result.stderr

@@ -224,6 +224,14 @@ class Client:
         self._auth_scheme = ""
         self.requests = 0
 
+    def clone(self) -> Client:
+        """A second client of the same repository, for another thread: its own connections,
+        the credentials this one has already negotiated (no second challenge or token)."""
+        other = Client(self.repository, self.lookup, self.options, self.log, self.sleep)
+        other._authorization, other._auth_scheme = self._authorization, self._auth_scheme
+        other.scheme, other.base = self.scheme, self.base  # as ping() found them
+        return other
+
     # -- transport -------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -483,6 +491,26 @@ class Client:
         if resp.status == 404:
             return False
         raise RegistryError(f"{self.repository}: HEAD blob {digest} failed ({resp.error_text()})")
+
+    def manifest_exists(self, digest: str, media_type: str) -> bool:
+        """HEAD the manifest by digest: True if the registry has it, and so every blob it needs."""
+        resp = self.request("HEAD", self.url("manifests", digest), {"Accept": media_type})
+        return resp.status == 200
+
+    def mount_blob(self, digest: str, source: str) -> bool:
+        """Ask the registry to link a blob it holds in repository `source` into this one.
+
+        True when it did (201): nothing is uploaded. Any other answer (202 opens an upload
+        instead, or the source no longer has the blob) is False and the caller uploads.
+        """
+        url = _with_query(self.url("blobs", "uploads", ""), mount=digest, **{"from": source})
+        resp = self.request("POST", url, {"Content-Length": "0"}, b"")
+        if resp.status == 202:
+            # An upload session we do not use: close it rather than leave it to expire.
+            location = resp.header("Location")
+            if location:
+                self.request("DELETE", urllib.parse.urljoin(resp.url, location), retry=False)
+        return resp.status == 201
 
     def _location(self, resp: Response, what: str) -> str:
         location = resp.header("Location")
