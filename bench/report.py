@@ -167,7 +167,28 @@ def collect(raw: Path) -> dict[str, Any]:
     result["reproducibility"] = repro_section(raw, found)
     if (raw / "calls.tsv").exists():
         result["bazelw"] = bazelw_section(raw)
+    if (raw / "push.json").exists():
+        result["push"] = push_section(raw)
     return result
+
+
+def push_section(raw: Path) -> dict[str, Any]:
+    """bench/push.py's figures, plus `./bazelw run //:push` (no-op) against its own runner's."""
+    section: dict[str, Any] = dict(_load(raw / "push.json"))
+    calls = (
+        [float(wall) for name, wall in read_tsv(raw / "push_calls.tsv")]
+        if (raw / "push_calls.tsv").exists()
+        else []
+    )
+    wrapped = _median(calls)
+    runner = section.get("index", {}).get("median", {}).get("ours_noop")
+    section["bazel_run"] = {
+        "runs": len(calls),
+        "median_seconds": wrapped,
+        "runner_median_seconds": runner,
+        "overhead_seconds": None if wrapped is None or runner is None else wrapped - runner,
+    }
+    return section
 
 
 def bazelw_section(raw: Path) -> dict[str, Any]:
@@ -247,6 +268,38 @@ def _bazelw_rows(b: dict[str, Any] | None) -> list[tuple[str, str, str]]:
             f"{secs(b['direct_median_seconds'])})",
         )
     ]
+
+
+def _push_rows(push: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    if not push:
+        return []
+    rows = []
+    for key, what in (("image", "`//:image`"), ("index", "`//:image_index` (amd64 + arm64)")):
+        p = push.get(key)
+        if not p:
+            continue
+        m, n = p["median"], len(p["runs"]["ours_full"])
+        for kind, label in (("full", "full upload"), ("noop", "no-op re-push")):
+            rows.append(
+                (
+                    "Push",
+                    f"{label} of {what}, {mib(p['bytes'])}, local registry: our push vs "
+                    f"`skopeo copy` (median of {n})",
+                    f"{secs(m['ours_' + kind])} vs {secs(m['skopeo_' + kind])} "
+                    f"({_ratio(p[kind + '_ratio'])})",
+                )
+            )
+    b = push.get("bazel_run") or {}
+    if b.get("overhead_seconds") is not None:
+        rows.append(
+            (
+                "Push",
+                f"`./bazelw run //:push` no-op, above the push runner itself (median of {b['runs']})",
+                f"+{secs(b['overhead_seconds'])} ({secs(b['median_seconds'])} vs "
+                f"{secs(b['runner_median_seconds'])})",
+            )
+        )
+    return rows
 
 
 def _image_rows(image: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -395,6 +448,7 @@ def markdown(result: dict[str, Any]) -> str:
         (_startup_rows, result.get("startup")),
         (_service_rows, result.get("service")),
         (_remote_rows, result.get("remote_cache")),
+        (_push_rows, result.get("push")),
         (_repro_rows, result["reproducibility"]),
     ]
     for make, section in sections:

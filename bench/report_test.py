@@ -130,6 +130,44 @@ def test_bazelw_overhead_is_the_difference_of_medians(tmp_path: Path) -> None:
     assert "0.15 s overhead (0.25 s vs 0.10 s)" in report.markdown(result)
 
 
+def test_push_rows_and_the_bazel_run_overhead(tmp_path: Path) -> None:
+    raw = _raw(tmp_path, {"app": b"app edited"}, "24 processes: 24 internal.")
+
+    def figures(ours: float, skopeo: float) -> dict:
+        runs = {
+            "ours_full": [ours, ours * 3],
+            "skopeo_full": [skopeo, skopeo],
+            "ours_noop": [0.1, 0.3],
+            "skopeo_noop": [0.05, 0.05],
+        }
+        median = {k: sum(v) / 2 for k, v in runs.items()}
+        return {
+            "bytes": 20 << 20,
+            "runs": runs,
+            "median": median,
+            "full_ratio": median["ours_full"] / median["skopeo_full"],
+            "noop_ratio": median["ours_noop"] / median["skopeo_noop"],
+        }
+
+    (raw / "push.json").write_text(
+        json.dumps({"image": figures(0.2, 0.2), "index": figures(0.3, 0.4)})
+    )
+    (raw / "push_calls.tsv").write_text("push\t0.700000\npush\t0.500000\npush\t0.600000\n")
+    result = report.collect(raw)
+    assert result["push"]["bazel_run"]["overhead_seconds"] == pytest.approx(0.6 - 0.2)
+    text = report.markdown(result)
+    assert (
+        "full upload of `//:image`, 20.0 MiB, local registry: our push vs `skopeo copy` (median of 2) | 0.40 s vs 0.20 s (2.00x)"
+        in text
+    )
+    assert "no-op re-push of `//:image_index` (amd64 + arm64)" in text
+    assert "0.60 s vs 0.40 s (1.50x)" in text
+    assert (
+        "`./bazelw run //:push` no-op, above the push runner itself (median of 3) | +0.40 s (0.60 s vs 0.20 s)"
+        in text
+    )
+
+
 def test_report_shows_what_went_wrong(tmp_path: Path) -> None:
     raw = _raw(
         tmp_path,

@@ -39,9 +39,9 @@ if [[ -n $json ]]; then
 fi
 
 if ((quick)); then
-  startup_runs=1 warm_runs=1 edit_runs=1 duration=2 rounds=1 warmup=1 call_runs=3
+  startup_runs=1 warm_runs=1 edit_runs=1 duration=2 rounds=1 warmup=1 call_runs=3 push_runs=1
 else
-  startup_runs=10 warm_runs=3 edit_runs=3 duration=10 rounds=3 warmup=2 call_runs=9
+  startup_runs=10 warm_runs=3 edit_runs=3 duration=10 rounds=3 warmup=2 call_runs=9 push_runs=5
 fi
 
 cd "$(dirname "$0")/.."
@@ -62,14 +62,19 @@ mkdir -p "$raw/logs" "$raw/images"
 
 servers=()   # "workspace output_base" of every Bazel server we started
 cache_pid=""
+registry_pid=""
+# stop_group PID: TERM a process group we started, then KILL it if it lingers.
+stop_group() {
+  local i
+  kill -TERM -- "-$1" 2>/dev/null || true
+  for i in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
+  kill -KILL -- "-$1" 2>/dev/null || true
+}
 cleanup() {
-  local code=$? pair i
+  local code=$? pair
   trap - EXIT INT TERM
-  if [[ -n $cache_pid ]]; then
-    kill -TERM -- "-$cache_pid" 2>/dev/null || true
-    for i in $(seq 50); do kill -0 "$cache_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL -- "-$cache_pid" 2>/dev/null || true
-  fi
+  [[ -z $cache_pid ]] || stop_group "$cache_pid"
+  [[ -z $registry_pid ]] || stop_group "$registry_pid"
   for pair in "${servers[@]}"; do
     (cd "${pair%% *}" && ./bazelw --output_base="${pair#* }" shutdown) >/dev/null 2>&1 || true
   done
@@ -181,6 +186,34 @@ say "service: wrk, ${duration} s x $rounds round(s) per endpoint and event loop"
 run_tool service "$ws_a" "$ob_a" //bench:service --out "$raw/service.json" \
   --duration "$duration" --rounds "$rounds" --warmup "$warmup"
 
+say "push: our runner vs skopeo copy on //:image and //:image_index, $push_runs run(s) each"
+run_tool push "$ws_a" "$ob_a" //bench:push --out "$raw/push.json" --runs "$push_runs"
+say "push: ./bazelw run //:push (no-op) to a local registry, $call_runs run(s)"
+registry_file="$scratch/registry.host"
+# shellcheck disable=SC2016 # expanded by the inner bash
+setsid bash -c 'cd "$1" && exec ./bazelw --output_base="$2" --max_idle_secs=900 run \
+  --color=no --curses=no --repository_cache="$3" //bench:push -- --serve "$4" --watch-pid "$5"' \
+  bench "$ws_a" "$ob_a" "$repos" "$registry_file" "$$" >"$raw/logs/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 600); do
+  [[ -s $registry_file ]] && break
+  kill -0 "$registry_pid" 2>/dev/null || { tail -n 20 "$raw/logs/registry.log" >&2; die "registry failed"; }
+  sleep 0.2
+done
+[[ -s $registry_file ]] || die "registry did not start within 120 s"
+push_to=(run --color=no --curses=no --repository_cache="$repos" //:push -- -r "$(cat "$registry_file")/app")
+bzl "$ws_a" "$ob_a" "${push_to[@]}" >"$raw/logs/push-first.log" 2>&1 \
+  || { tail -n 20 "$raw/logs/push-first.log" >&2; die "./bazelw run //:push failed"; }
+: >"$raw/push_calls.tsv"
+for i in $(seq "$call_runs"); do
+  start=$EPOCHREALTIME
+  bzl "$ws_a" "$ob_a" "${push_to[@]}" >/dev/null 2>&1 || die "./bazelw run //:push failed"
+  us=$(($(micros "$EPOCHREALTIME") - $(micros "$start")))
+  printf 'push\t%d.%06d\n' $((us / 1000000)) $((us % 1000000)) >>"$raw/push_calls.tsv"
+done
+stop_group "$registry_pid"
+registry_pid=""
+
 say "remote cache: nginx WebDAV on loopback, two clean builds"
 port_file="$scratch/cache.port"
 # In its own process group, so that clean-up stops it with everything it started.
@@ -206,7 +239,7 @@ copy_image remote-1 "$ws_a"
 timed_build remote-2 "$ws_b" "$scratch/ob-r2" "${remote[@]}"
 copy_image remote-2 "$ws_b"
 (cd "$ws_b" && ./bazelw --output_base="$scratch/ob-r2" shutdown) >/dev/null 2>&1 || true
-kill -TERM -- "-$cache_pid" 2>/dev/null || true
+stop_group "$cache_pid"
 wait "$cache_pid" 2>/dev/null || true
 cache_pid=""
 

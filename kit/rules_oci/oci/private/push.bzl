@@ -1,6 +1,6 @@
 """Implementation of oci_push: a runner that pushes an image to a registry with push.py."""
 
-load(":runner.bzl", "BASH_RUNFILES_ATTR", "write_runner")
+load(":runner.bzl", "BASH_RUNFILES_ATTR", "PYTHON_TOOLCHAIN", "write_runner")
 
 def _oci_push_impl(ctx):
     if ctx.attr.repository and ctx.file.repository_file:
@@ -36,6 +36,7 @@ def _oci_push_impl(ctx):
         [("--image", ctx.file.image), ("--config", config)],
         # Paths the user types (--authfile) are relative to where they ran bazel.
         prelude = 'if [[ -n "${BUILD_WORKING_DIRECTORY:-}" ]]; then cd "$BUILD_WORKING_DIRECTORY"; fi',
+        main = ctx.file._push_main,
     )
     return [DefaultInfo(executable = runner, files = depset([runner]), runfiles = runfiles)]
 
@@ -43,6 +44,7 @@ oci_push_rule = rule(
     doc = """Pushes an image to a registry: `bazel run :<name>` (see oci_push in defs.bzl).""",
     implementation = _oci_push_impl,
     executable = True,
+    toolchains = [PYTHON_TOOLCHAIN],
     attrs = dict({
         "image": attr.label(
             doc = "The image to push: an OCI layout directory (an oci_image).",
@@ -58,6 +60,11 @@ oci_push_rule = rule(
         ),
         "repository_file": attr.label(
             doc = "A file holding the repository on one line, instead of `repository`.",
+            allow_single_file = True,
+        ),
+        "_push_main": attr.label(
+            doc = "Internal: push.py, which the runner runs with the Python toolchain.",
+            default = Label("//oci/private:push.py"),
             allow_single_file = True,
         ),
         "_push_runner": attr.label(

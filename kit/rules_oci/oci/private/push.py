@@ -18,12 +18,9 @@ repository, and `-t/--tag` (repeatable) adds tags to its remote_tags.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import json
 import os
-import queue
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -228,13 +225,18 @@ def push(
     workers: list[Client] = []
     result = Result(reference=f"{repo}@{top_digest}")
     blobs: list[Blob] = []
-    lock = threading.Lock()
     try:
         client.ping()
         if client.manifest_exists(top_digest, top_type):
             log(f"manifest {top_digest[:19]}: already present, with every blob")
         else:
+            # Imported here: a re-push that uploads nothing starts faster without them.
+            import concurrent.futures
+            import queue
+            import threading
+
             blobs = _blobs(images)
+            lock = threading.Lock()
             pool: queue.SimpleQueue[Client] = queue.SimpleQueue()
             for _ in range(max(1, min(jobs, len(blobs)))):
                 worker = client.clone()
@@ -296,7 +298,7 @@ def _send_blob(
     repo: Repository,
     cache: MountCache,
     result: Result,
-    lock: threading.Lock,
+    lock: Any,  # a threading.Lock
     log: Callable[[str], None],
 ) -> None:
     """One blob: nothing if present, a mount if another repository has it, else an upload."""

@@ -18,6 +18,22 @@ tool=$(rlocation "{tool}")
 exec "$tool" {args} "$@"
 """
 
+# The same, but the interpreter runs the tool's main file itself: the py_binary's launcher (a
+# second Python start that searches the runfiles) costs more than the push of an unchanged image.
+# The import path is what that launcher gives: the runfiles root and each repository in it.
+_DIRECT_TEMPLATE = """#!/usr/bin/env bash
+set -euo pipefail
+# Paths are canonical runfiles paths: no runfiles library (its repo-mapping look-ups fork).
+r="${{RUNFILES_DIR:-$0.runfiles}}"
+[[ -d $r ]] || {{ echo "{label}: error: no runfiles folder $r (run it with bazel run)" >&2; exit 1; }}
+path=$r
+for d in "$r"/*/; do path+=":${{d%/}}"; done
+{prelude}
+PYTHONPATH=$path PYTHONSAFEPATH=1 exec "$r/{python}" -S "$r/{main}" {args} "$@"
+"""
+
+PYTHON_TOOLCHAIN = "@bazel_tools//tools/python:toolchain_type"
+
 def rlocation(ctx, file):
     """Path of `file` under the runfiles root (handles files from other repositories).
 
@@ -32,7 +48,7 @@ def rlocation(ctx, file):
         return file.short_path[3:]
     return ctx.workspace_name + "/" + file.short_path
 
-def write_runner(ctx, what, tool, files, prelude = ""):
+def write_runner(ctx, what, tool, files, prelude = "", main = None):
     """Write `<name>.sh`, which execs `tool` with `--flag <runfile>` for each (flag, file).
 
     Args:
@@ -41,6 +57,8 @@ def write_runner(ctx, what, tool, files, prelude = ""):
       tool: The py_binary's DefaultInfo.
       files: (flag, File) pairs handed to the tool as absolute runfiles paths.
       prelude: Extra bash lines before the exec.
+      main: The tool's main .py File: run it with the Python toolchain's interpreter directly
+        (the rule must declare PYTHON_TOOLCHAIN), skipping the py_binary's launcher.
 
     Returns:
       (the script File, the runfiles to return with it).
@@ -50,19 +68,32 @@ def write_runner(ctx, what, tool, files, prelude = ""):
         '%s "$(rlocation "%s")"' % (flag, rlocation(ctx, f))
         for flag, f in files
     ])
-    ctx.actions.write(
-        output = runner,
+    extra = []
+    if main:
+        interpreter = ctx.toolchains[PYTHON_TOOLCHAIN].py3_runtime.interpreter
+        args = " ".join([
+            '%s "$r/%s"' % (flag, rlocation(ctx, f))
+            for flag, f in files
+        ])
+        content = _DIRECT_TEMPLATE.format(
+            label = str(ctx.label),
+            python = rlocation(ctx, interpreter),
+            main = rlocation(ctx, main),
+            prelude = prelude,
+            args = args,
+        )
+        extra = [interpreter, main]
+    else:
         content = _TEMPLATE.format(
             label = str(ctx.label),
             what = what,
             tool = rlocation(ctx, tool.files_to_run.executable),
             prelude = prelude,
             args = args,
-        ),
-        is_executable = True,
-    )
+        )
+    ctx.actions.write(output = runner, content = content, is_executable = True)
     bash = ctx.attr._bash_runfiles[DefaultInfo]
-    runfiles = ctx.runfiles(files = [f for _, f in files], transitive_files = bash.files)
+    runfiles = ctx.runfiles(files = [f for _, f in files] + extra, transitive_files = bash.files)
     runfiles = runfiles.merge_all([bash.default_runfiles, tool.default_runfiles])
     return runner, runfiles
 
