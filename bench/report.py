@@ -294,7 +294,8 @@ def _push_rows(push: dict[str, Any] | None) -> list[tuple[str, str, str]]:
         rows.append(
             (
                 "Push",
-                f"`./bazelw run //:push` no-op, above the push runner itself (median of {b['runs']})",
+                "`./bazelw run //:push` no-op, above the push runner itself "
+                f"(median of {b['runs']})",
                 f"+{secs(b['overhead_seconds'])} ({secs(b['median_seconds'])} vs "
                 f"{secs(b['runner_median_seconds'])})",
             )

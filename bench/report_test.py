@@ -157,14 +157,14 @@ def test_push_rows_and_the_bazel_run_overhead(tmp_path: Path) -> None:
     assert result["push"]["bazel_run"]["overhead_seconds"] == pytest.approx(0.6 - 0.2)
     text = report.markdown(result)
     assert (
-        "full upload of `//:image`, 20.0 MiB, local registry: our push vs `skopeo copy` (median of 2) | 0.40 s vs 0.20 s (2.00x)"
-        in text
+        "full upload of `//:image`, 20.0 MiB, local registry: our push vs `skopeo copy` "
+        "(median of 2) | 0.40 s vs 0.20 s (2.00x)" in text
     )
     assert "no-op re-push of `//:image_index` (amd64 + arm64)" in text
     assert "0.60 s vs 0.40 s (1.50x)" in text
     assert (
-        "`./bazelw run //:push` no-op, above the push runner itself (median of 3) | +0.40 s (0.60 s vs 0.20 s)"
-        in text
+        "`./bazelw run //:push` no-op, above the push runner itself (median of 3) | "
+        "+0.40 s (0.60 s vs 0.20 s)" in text
     )
 
 

@@ -174,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"behind ({arch}): {line}")
                 print(
                     f"audit: {len(locked)} locked packages ({arch}) checked against {suites}: "
-                    f"{len(behind)} behind. This compares versions only; it does not read advisories."
+                    f"{len(behind)} behind. This compares versions only; it does not read "
+                    "advisories."
                 )
                 total += len(behind)
             if total:

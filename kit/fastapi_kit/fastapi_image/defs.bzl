@@ -233,9 +233,19 @@ def fastapi_image(
     if run_env_passthrough == None:
         run_env_passthrough = LAUNCHER_SETTINGS if asgi else ["PORT", "HOST"]
 
+    # A bad `arm64` is reported by fastapi_image_args, at analysis time, and makes no targets.
+    arm64_problem = ""
+    if arm64 != None and type(arm64) != "dict":
+        arm64_problem = "a " + type(arm64)
+    elif arm64 != None and sorted(arm64.keys()) != ["deps", "wheels"]:
+        arm64_problem = "a dict of %s" % ", ".join(sorted(arm64.keys()))
+    if arm64_problem:
+        arm64 = None
+
     # Every argument is checked here, at analysis time: the image's entrypoint comes from it.
     fastapi_image_args(
         name = name + "_args",
+        arm64_problem = arm64_problem,
         asgi = asgi or "",
         entrypoint = entrypoint,
         env_keys = sorted(env.keys()),
@@ -288,9 +298,6 @@ def fastapi_image(
     # (image target, OCI architecture, base layer, venv layer); amd64 is <name> itself.
     platforms = [(name, "amd64", base, ":" + stem + "venv_layer")]
     if arm64 != None:
-        if type(arm64) != "dict" or sorted(arm64.keys()) != ["deps", "wheels"]:
-            fail("fastapi_image: arm64 must be platform_wheels(member, \"linux/arm64\") (a dict of deps and wheels)")
-
         # Only the venv differs: the app layer's files and bytecode are the same on any CPU.
         py_venv_layer(
             name = stem + "venv_layer_arm64",

@@ -24,55 +24,54 @@ GCONV = "{lib}/gconv"
 KEEP: tuple[tuple[str, str], ...] = (
     ("usr/share/doc/*/copyright", "licence notices must ship with the binaries"),
     ("usr/bin/python3.13", "the interpreter"),
-) + _each_libdir(
-    (
-        (f"{GCONV}/gconv-modules", "iconv configuration"),
-        (f"{GCONV}/gconv-modules.cache", "iconv configuration"),
-        (f"{GCONV}/gconv-modules.d", "iconv configuration"),
-        (f"{GCONV}/gconv-modules.d/*", "iconv configuration"),
-        (f"{GCONV}/UTF-16.so", "iconv: Unicode encodings"),
-        (f"{GCONV}/UTF-32.so", "iconv: Unicode encodings"),
-        (f"{GCONV}/UTF-7.so", "iconv: Unicode encodings"),
-        (f"{GCONV}/UNICODE.so", "iconv: Unicode encodings"),
-        (f"{GCONV}/ISO8859-1.so", "iconv: Latin-1"),
-        (f"{GCONV}/ISO8859-15.so", "iconv: Latin-9"),
-        (f"{GCONV}/CP1252.so", "iconv: Windows Latin-1"),
-    )
+    *_each_libdir(
+        (
+            (f"{GCONV}/gconv-modules", "iconv configuration"),
+            (f"{GCONV}/gconv-modules.cache", "iconv configuration"),
+            (f"{GCONV}/gconv-modules.d", "iconv configuration"),
+            (f"{GCONV}/gconv-modules.d/*", "iconv configuration"),
+            (f"{GCONV}/UTF-16.so", "iconv: Unicode encodings"),
+            (f"{GCONV}/UTF-32.so", "iconv: Unicode encodings"),
+            (f"{GCONV}/UTF-7.so", "iconv: Unicode encodings"),
+            (f"{GCONV}/UNICODE.so", "iconv: Unicode encodings"),
+            (f"{GCONV}/ISO8859-1.so", "iconv: Latin-1"),
+            (f"{GCONV}/ISO8859-15.so", "iconv: Latin-9"),
+            (f"{GCONV}/CP1252.so", "iconv: Windows Latin-1"),
+        )
+    ),
 )
 
 DROP: tuple[tuple[str, str], ...] = (
-    (
-        # Documentation and packaging metadata nobody reads in a container.
-        ("usr/share/doc/*", "documentation"),
-        ("usr/share/man/*", "man pages"),
-        ("usr/share/info/*", "info pages"),
-        ("usr/share/lintian/*", "packaging lint data"),
-        ("usr/share/locale/*", "message translations"),
-        ("usr/share/bug/*", "bug-reporting scripts"),
-        ("usr/share/gdb/*", "debugger helpers"),
-        ("usr/share/gcc/*", "debugger pretty-printers"),
-        ("usr/share/binfmts/*", "binfmt registration"),
-        ("usr/lib/binfmt.d/*", "binfmt registration"),
-        ("usr/share/base-files", "templates for login shells"),
-        ("usr/share/base-files/*", "templates for login shells"),
-        ("etc/update-motd.d/*", "login banners"),
-        ("etc/issue", "login banner"),
-        ("etc/issue.net", "login banner"),
-        ("etc/profile.d", "login shell setup"),
-        ("etc/profile.d/*", "login shell setup"),
-        ("etc/skel", "login shell setup"),
-        ("etc/skel/*", "login shell setup"),
-        ("etc/update-motd.d", "login banners"),
-        ("etc/ca-certificates", "update-ca-certificates hooks; the bundle is made at build time"),
-        ("etc/ca-certificates/*", "update-ca-certificates hooks; the bundle is made at build time"),
-        ("usr/share/ca-certificates", "sources of the bundle made at build time"),
-        ("usr/share/ca-certificates/*", "sources of the bundle made at build time"),
-        # Programs: a distroless image runs only the interpreter.
-        ("usr/bin/*", "programs other than python3.13"),
-        ("usr/sbin/*", "administration programs"),
-        ("usr/games/*", "programs"),
-    )
-    + _each_libdir(
+    # Documentation and packaging metadata nobody reads in a container.
+    ("usr/share/doc/*", "documentation"),
+    ("usr/share/man/*", "man pages"),
+    ("usr/share/info/*", "info pages"),
+    ("usr/share/lintian/*", "packaging lint data"),
+    ("usr/share/locale/*", "message translations"),
+    ("usr/share/bug/*", "bug-reporting scripts"),
+    ("usr/share/gdb/*", "debugger helpers"),
+    ("usr/share/gcc/*", "debugger pretty-printers"),
+    ("usr/share/binfmts/*", "binfmt registration"),
+    ("usr/lib/binfmt.d/*", "binfmt registration"),
+    ("usr/share/base-files", "templates for login shells"),
+    ("usr/share/base-files/*", "templates for login shells"),
+    ("etc/update-motd.d/*", "login banners"),
+    ("etc/issue", "login banner"),
+    ("etc/issue.net", "login banner"),
+    ("etc/profile.d", "login shell setup"),
+    ("etc/profile.d/*", "login shell setup"),
+    ("etc/skel", "login shell setup"),
+    ("etc/skel/*", "login shell setup"),
+    ("etc/update-motd.d", "login banners"),
+    ("etc/ca-certificates", "update-ca-certificates hooks; the bundle is made at build time"),
+    ("etc/ca-certificates/*", "update-ca-certificates hooks; the bundle is made at build time"),
+    ("usr/share/ca-certificates", "sources of the bundle made at build time"),
+    ("usr/share/ca-certificates/*", "sources of the bundle made at build time"),
+    # Programs: a distroless image runs only the interpreter.
+    ("usr/bin/*", "programs other than python3.13"),
+    ("usr/sbin/*", "administration programs"),
+    ("usr/games/*", "programs"),
+    *_each_libdir(
         (
             # iconv modules for legacy charsets (8 MB); Python has its own codecs.
             (f"{GCONV}/*", "legacy iconv charsets"),
@@ -83,32 +82,30 @@ DROP: tuple[tuple[str, str], ...] = (
             # Vector maths for OpenMP SIMD code (1 MB); manylinux wheels may not link it.
             ("{lib}/libmvec.so.*", "vector maths library no wheel may use"),
         )
-    )
-    + (
-        # Bytecode caches are host- and time-dependent; the debs ship none, keep it that way.
-        ("*/__pycache__", "bytecode caches"),
-        ("*/__pycache__/*", "bytecode caches"),
-        ("*.pyc", "bytecode caches"),
-        # Python: package installers and tools a runtime does not use.
-        (f"{PY}/ensurepip/*", "pip installer"),
-        (f"{PY}/ensurepip", "pip installer"),
-        ("usr/lib/python3/dist-packages/pip/*", "pip"),
-        (f"{PY}/test/*", "CPython's own tests"),
-        (f"{PY}/test", "CPython's own tests"),
-        (f"{PY}/idlelib*", "IDLE editor"),
-        (f"{PY}/tkinter*", "Tk GUI"),
-        (f"{PY}/turtle.py", "turtle graphics (needs Tk)"),
-        (f"{PY}/turtledemo*", "turtle graphics demos"),
-        (f"{PY}/pydoc_data*", "help() topic texts"),
-        (f"{PY}/lib-dynload/_test*", "CPython test modules"),
-        (f"{PY}/lib-dynload/_ctypes_test*", "CPython test modules"),
-        (f"{PY}/lib-dynload/_xxtestfuzz*", "CPython test modules"),
-        (f"{PY}/lib-dynload/xx*", "CPython example modules"),
-        # Extension modules whose libraries are excluded in packages.in.
-        (f"{PY}/lib-dynload/_dbm.*", "needs libdb, excluded"),
-        (f"{PY}/lib-dynload/_curses*", "needs ncurses, excluded"),
-        (f"{PY}/lib-dynload/readline.*", "needs readline, excluded"),
-    )
+    ),
+    # Bytecode caches are host- and time-dependent; the debs ship none, keep it that way.
+    ("*/__pycache__", "bytecode caches"),
+    ("*/__pycache__/*", "bytecode caches"),
+    ("*.pyc", "bytecode caches"),
+    # Python: package installers and tools a runtime does not use.
+    (f"{PY}/ensurepip/*", "pip installer"),
+    (f"{PY}/ensurepip", "pip installer"),
+    ("usr/lib/python3/dist-packages/pip/*", "pip"),
+    (f"{PY}/test/*", "CPython's own tests"),
+    (f"{PY}/test", "CPython's own tests"),
+    (f"{PY}/idlelib*", "IDLE editor"),
+    (f"{PY}/tkinter*", "Tk GUI"),
+    (f"{PY}/turtle.py", "turtle graphics (needs Tk)"),
+    (f"{PY}/turtledemo*", "turtle graphics demos"),
+    (f"{PY}/pydoc_data*", "help() topic texts"),
+    (f"{PY}/lib-dynload/_test*", "CPython test modules"),
+    (f"{PY}/lib-dynload/_ctypes_test*", "CPython test modules"),
+    (f"{PY}/lib-dynload/_xxtestfuzz*", "CPython test modules"),
+    (f"{PY}/lib-dynload/xx*", "CPython example modules"),
+    # Extension modules whose libraries are excluded in packages.in.
+    (f"{PY}/lib-dynload/_dbm.*", "needs libdb, excluded"),
+    (f"{PY}/lib-dynload/_curses*", "needs ncurses, excluded"),
+    (f"{PY}/lib-dynload/readline.*", "needs readline, excluded"),
 )
 
 

@@ -230,6 +230,31 @@ def test_version_must_match_lock(tmp_path):
         rootfs.build(lock, debs)
 
 
+def test_an_amd64_lock_is_not_an_arm64_base(tmp_path):
+    lock, debs = write_inputs(tmp_path)
+    with pytest.raises(
+        rootfs.BuildError, match=r"is locked for amd64, not arm64; give the arm64 lock"
+    ):
+        rootfs.build(lock, debs, arch="arm64")
+
+
+def test_an_elf_file_for_another_cpu_fails(tmp_path):
+    original = packages()
+    arch, files, md5 = original["python3.13-minimal"]
+    elf = bytearray(make_elf(["libc.so.6"], interp=LDSO))
+    elf[18:20] = (183).to_bytes(2, "little")  # AArch64, in an amd64 base
+    original["python3.13-minimal"] = (
+        arch,
+        [F("usr/bin/python3.13", bytes(elf), 0o755), *files[1:]],
+        md5,
+    )
+    lock, debs = write_inputs(tmp_path, pkgs=original)
+    with pytest.raises(
+        rootfs.BuildError, match=r"python3.13 is built for ELF machine 183, not amd64"
+    ):
+        rootfs.build(lock, debs)
+
+
 def test_missing_library_fails(tmp_path):
     original = packages()
     arch, files, md5 = original["python3.13-minimal"]

@@ -37,6 +37,8 @@ def _fastapi_image_args_impl(ctx):
         _fail("repository must be HOST[:PORT]/NAME without tag or digest, got %r" % repository)
     if ctx.attr.healthcheck_type not in ("NoneType", "list", "dict"):
         _fail("healthcheck must be None, a command list or a dict, got a %s" % ctx.attr.healthcheck_type)
+    if ctx.attr.arm64_problem:
+        _fail("arm64 must be platform_wheels(member, \"linux/arm64\") (a dict of deps and wheels), got %s" % ctx.attr.arm64_problem)
     out = ctx.actions.declare_file(ctx.label.name + ".entrypoint.txt")
     ctx.actions.write(out, ",".join(ctx.attr.entrypoint) + "\n")
     return [DefaultInfo(files = depset([out]))]
@@ -45,6 +47,7 @@ fastapi_image_args = rule(
     doc = "Checks fastapi_image's arguments; writes the entrypoint in rules_oci's file form.",
     implementation = _fastapi_image_args_impl,
     attrs = {
+        "arm64_problem": attr.string(doc = "What is wrong with the macro's `arm64`, or \"\"."),
         "asgi": attr.string(doc = "The app the launcher serves, \"pkg.module:attr\", or \"\"."),
         "entrypoint": attr.string_list(doc = "The image's entrypoint.", mandatory = True),
         "factory": attr.bool(doc = "Whether `asgi` names a factory."),

@@ -39,6 +39,9 @@ def fastapi_kit_analysis_tests(name):
     image("digest_repository", repository = "localhost:5000/t@sha256:00")
     case("digest_repository_args", "repository must be HOST[:PORT]/NAME without tag or digest")
 
+    image("list_arm64", arm64 = ["@pypi_arm64//:fastapi_pkg"])
+    case("list_arm64_args", "arm64 must be platform_wheels(member, \"linux/arm64\") (a dict of deps and wheels), got a list")
+
     image("string_healthcheck", healthcheck = "curl localhost")
     case("string_healthcheck_args", "healthcheck must be None, a command list or a dict, got a string")
 

@@ -164,8 +164,8 @@ def test_a_wheel_for_another_cpu_fails_naming_it(tmp_path: Path, capsys):
     assert layers.main([*args, "--architecture", "arm64"]) == 1
     err = capsys.readouterr().err
     assert (
-        err
-        == f"error: /opt/venv/lib/python3.13/site-packages/uvloop/{so.name} is not built for arm64\n"
+        err == f"error: /opt/venv/lib/python3.13/site-packages/uvloop/{so.name} "
+        "is not built for arm64\n"
     )
     assert not out.exists()
     assert layers.main([*args, "--architecture", "amd64"]) == 0

@@ -1,4 +1,4 @@
-"""Build an OCI image index layout from single-platform image layouts: the action of oci_image_index.
+"""Build an OCI image index layout from single-platform images: the action of oci_image_index.
 
 Each image's blobs are copied into one layout whose `index.json` points at the image index, the
 form rules_oci writes and `oci_push`, `oci_load(format = "oci")` and registries take. The order

@@ -278,7 +278,7 @@ def test_blobs_go_several_at_a_time(registry: Registry, home: Path, small_image:
             assert proxy.count("PUT", r"/blobs/uploads/") == 3
         finally:
             proxy.release.set()
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
     assert remote_digest(registry.host, "parallel", manifest_digest(small_image)) == (
         manifest_digest(small_image)
