@@ -11,13 +11,14 @@ import json
 import os
 import resource
 import shutil
-import tarfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kit_lib import layout
+from kit_lib import layout, runfiles
+
+from runtime import _tools
 
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
@@ -54,6 +55,11 @@ class RunSpec:
 EMULATOR = "/.emulator"
 
 
+def _zstd() -> str:
+    """The declared zstd program, for zstd layers."""
+    return str(runfiles.runfile(_tools.ZSTD))
+
+
 def _safe_member(root: Path, name: str) -> Path:
     if name.startswith("/") or ".." in Path(name).parts:
         raise layout.ImageError(f"layer member escapes the root: {name!r}")
@@ -64,7 +70,7 @@ def unpack(image: layout.Image, rootfs: Path) -> None:
     """Apply the image's layers in order into `rootfs`, honouring OCI whiteouts."""
     rootfs.mkdir(parents=True, exist_ok=True)
     for descriptor in image.layers:
-        with tarfile.open(image.blob(descriptor["digest"]), mode="r:*") as tar:
+        with layout.open_layer(image, descriptor, _zstd()) as tar:
             members = tar.getmembers()
             for m in members:
                 base = os.path.basename(m.name)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kit_lib import zstd as zstd_tool
+
 OCI_LAYOUT = "oci-layout"
 INDEX = "index.json"
 LAYOUT_VERSION = "1.0.0"
@@ -314,6 +316,28 @@ def write_index(
     return str(blob["digest"])
 
 
+@contextmanager
+def open_layer(
+    image: Image, descriptor: dict[str, Any], zstd: str | None = None
+) -> Iterator[tarfile.TarFile]:
+    """The layer as a readable tar: gzip and plain as they are, zstd through the zstd program
+    (`zstd`, else $KIT_ZSTD) into a temporary file, so the tar can be read in any order."""
+    path = image.blob(descriptor["digest"])
+    if LAYER_TYPES.get(descriptor.get("mediaType", "")) != LAYER_ZSTD:
+        with tarfile.open(path, "r:*") as tar:
+            yield tar
+        return
+    with tempfile.TemporaryFile() as plain:
+        try:
+            with zstd_tool.decompressed(path, zstd) as stream:
+                shutil.copyfileobj(stream, plain, 1 << 20)
+        except zstd_tool.ZstdError as err:
+            raise ImageError(str(err)) from None
+        plain.seek(0)
+        with tarfile.open(fileobj=plain, mode="r:") as tar:
+            yield tar
+
+
 def write_blob(root: Path, data: bytes) -> dict[str, Any]:
     """Store `data` as a blob of the layout at `root`; return its digest and size."""
     digest = sha256_bytes(data)
@@ -333,15 +357,13 @@ def copy_blob(src_root: Path, dst_root: Path, digest: str) -> None:
 
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 @dataclass(frozen=True)
 class LayerScan:
     """What one pass over a layer file learns: its digest, and the digest of its tar.
 
-    `compression` is "gzip", "zstd" or "" (a plain tar). For zstd, which the standard library
-    cannot read, `diff_id` and `uncompressed_size` are None.
+    `compression` is "gzip", "zstd" or "" (a plain tar).
     """
 
     compression: str
@@ -364,27 +386,27 @@ def _check_tar_start(block: bytes, what: str) -> None:
         raise ImageError(f"{what}: not a tar archive") from None
 
 
-def scan_layer(path: str | os.PathLike[str], what: str) -> LayerScan:
-    """Hash a layer file, and through a gzip the tar inside it, reading the file once.
+def scan_layer(path: str | os.PathLike[str], what: str, zstd: str | None = None) -> LayerScan:
+    """Hash a layer file, and through its compression the tar inside it, reading the file once.
 
-    This both gives the diff_id a config needs and proves the file is a (possibly gzipped) tar,
-    so a stray zip or text file in `tars` fails the build here with its name.
+    This both gives the diff_id a config needs and proves the file is a (possibly compressed)
+    tar, so a stray zip or text file in `tars` fails the build here with its name. A zstd file
+    is decompressed by the zstd program (`zstd`, else $KIT_ZSTD).
     """
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as err:
+        raise ImageError(f"{what}: cannot read {path}: {err.strerror}") from None
+    if magic == zstd_tool.MAGIC:
+        return _scan_zstd(path, what, zstd)
     outer = hashlib.sha256()
     inner = hashlib.sha256()
     size = usize = 0
     head = b""
-    try:
-        f = open(path, "rb")
-    except OSError as err:
-        raise ImageError(f"{what}: cannot read {path}: {err.strerror}") from None
-    with f:
+    with open(path, "rb") as f:
         first = f.read(1 << 20)
-        compression = ""
-        if first.startswith(_GZIP_MAGIC):
-            compression = "gzip"
-        elif first.startswith(_ZSTD_MAGIC):
-            compression = "zstd"
+        compression = "gzip" if first.startswith(_GZIP_MAGIC) else ""
         inflater = zlib.decompressobj(wbits=31)
         chunk = first
         try:
@@ -398,10 +420,8 @@ def scan_layer(path: str | os.PathLike[str], what: str) -> LayerScan:
                         rest = inflater.unused_data
                         inflater = zlib.decompressobj(wbits=31)
                         data += inflater.decompress(rest)
-                elif compression == "":
-                    data = chunk
                 else:
-                    data = b""
+                    data = chunk
                 if len(head) < tarfile.BLOCKSIZE:
                     head += data[: tarfile.BLOCKSIZE]
                 inner.update(data)
@@ -411,8 +431,6 @@ def scan_layer(path: str | os.PathLike[str], what: str) -> LayerScan:
             raise ImageError(f"{what}: corrupt gzip data in {path}: {err}") from None
     if compression == "gzip" and not inflater.eof:
         raise ImageError(f"{what}: truncated gzip data in {path}")
-    if compression == "zstd":
-        return LayerScan("zstd", "sha256:" + outer.hexdigest(), size, None, None)
     _check_tar_start(head, f"{what} ({path})")
     return LayerScan(
         compression,
@@ -421,6 +439,27 @@ def scan_layer(path: str | os.PathLike[str], what: str) -> LayerScan:
         "sha256:" + inner.hexdigest(),
         usize,
     )
+
+
+def _scan_zstd(path: str | os.PathLike[str], what: str, zstd: str | None) -> LayerScan:
+    """scan_layer for a zstd file: the file hashed as it is, the tar through `zstd -d`."""
+    with open(path, "rb") as f:
+        outer = "sha256:" + hashlib.file_digest(f, "sha256").hexdigest()
+    size = os.path.getsize(path)
+    inner = hashlib.sha256()
+    usize = 0
+    head = b""
+    try:
+        with zstd_tool.decompressed(path, zstd) as stream:
+            while chunk := stream.read(1 << 20):
+                if len(head) < tarfile.BLOCKSIZE:
+                    head += chunk[: tarfile.BLOCKSIZE]
+                inner.update(chunk)
+                usize += len(chunk)
+    except zstd_tool.ZstdError as err:
+        raise ImageError(f"{what}: {err}") from None
+    _check_tar_start(head, f"{what} ({path})")
+    return LayerScan("zstd", outer, size, "sha256:" + inner.hexdigest(), usize)
 
 
 def _open_modes(root: Path) -> None:
@@ -504,18 +543,18 @@ def finish_layout(
     return str(manifest_blob["digest"])
 
 
-_MEDIA_TYPE_OF = {"gzip": LAYER_GZIP, "": LAYER_TAR}
+_MEDIA_TYPE_OF = {"gzip": LAYER_GZIP, "zstd": LAYER_ZSTD, "": LAYER_TAR}
 
 
-def add_layer(staging: Path, path: str | os.PathLike[str]) -> tuple[dict[str, Any], LayerScan]:
+def add_layer(
+    staging: Path, path: str | os.PathLike[str], zstd: str | None = None
+) -> tuple[dict[str, Any], LayerScan]:
     """Copy one layer file into a staged layout as it is; return its descriptor and its scan.
 
     Compression comes from the magic bytes and is kept (rules_oci's rule): a gzip layer stays
-    gzip, a plain tar stays an uncompressed layer.
+    gzip, a zstd one zstd (read through the `zstd` program), a plain tar an uncompressed layer.
     """
-    scan = scan_layer(path, "layer")
-    if scan.diff_id is None:
-        raise ImageError(f"layer {path}: zstd layers are not supported yet; give .tar or .tar.gz")
+    scan = scan_layer(path, "layer", zstd)
     dst = blob_path(staging, scan.digest)
     if not dst.exists():
         dst.parent.mkdir(parents=True, exist_ok=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from kit_lib import layout, tarball
+from kit_lib import layout, tarball, zstd
 from kit_lib.layout import ImageError
 
 
@@ -44,6 +45,36 @@ def test_scan_gzip_and_multi_member_gzip(tmp_path: Path, tar_bytes: bytes) -> No
         assert scan.compression == "gzip"
         assert (scan.digest, scan.size) == (sha(data), len(data))
         assert (scan.diff_id, scan.uncompressed_size) == (sha(tar_bytes), len(tar_bytes))
+
+
+def test_scan_zstd_through_the_zstd_program(tmp_path: Path, tar_bytes: bytes) -> None:
+    plain = tmp_path / "l.tar"
+    plain.write_bytes(tar_bytes)
+    packed = tmp_path / "l.tar.zst"
+    zstd.compress_file(plain, packed, os.environ["KIT_ZSTD"])
+    again = tmp_path / "again.tar.zst"
+    zstd.compress_file(plain, again, os.environ["KIT_ZSTD"])
+    assert packed.read_bytes() == again.read_bytes()  # reproducible
+    assert packed.read_bytes().startswith(zstd.MAGIC)
+    scan = layout.scan_layer(packed, "layer")  # the program from $KIT_ZSTD
+    assert scan.compression == "zstd"
+    assert (scan.digest, scan.size) == (sha(packed.read_bytes()), packed.stat().st_size)
+    assert (scan.diff_id, scan.uncompressed_size) == (sha(tar_bytes), len(tar_bytes))
+    staging = tmp_path / "staging"
+    descriptor, _ = layout.add_layer(staging, packed)
+    assert descriptor["mediaType"] == layout.LAYER_ZSTD
+
+
+def test_scan_zstd_without_the_program_or_corrupt(
+    tmp_path: Path, tar_bytes: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "l.tar.zst"
+    path.write_bytes(zstd.MAGIC + b"\0" * 64)
+    with pytest.raises(ImageError, match="zstd could not read"):
+        layout.scan_layer(path, "layer")
+    monkeypatch.delenv("KIT_ZSTD")
+    with pytest.raises(ImageError, match="a zstd layer needs the zstd program: none given"):
+        layout.scan_layer(path, "layer")
 
 
 def test_scan_empty_tar_is_a_tar(tmp_path: Path) -> None:

@@ -33,6 +33,10 @@ _find = tag_class(
         "name": attr.string(doc = "The repository to create, e.g. `runc` for `@runc//:runc`.", mandatory = True),
         "binaries": attr.string_list(doc = "Programs it exposes (default: [name]), e.g. [\"postgres\", \"initdb\"]."),
         "search": attr.string(doc = "A folder pattern with one `*` to look in instead of PATH."),
+        "optional": attr.bool(
+            doc = "For a program only some builds run (zstd for zstd layers): when it is missing, " +
+                  "what runs it fails naming it, instead of every fetch.",
+        ),
     },
 )
 
@@ -42,7 +46,7 @@ def _host_binaries_impl(module_ctx):
     made = {}
     for mod in module_ctx.modules:
         for tag in mod.tags.find:
-            want = struct(binaries = tag.binaries or [tag.name], search = tag.search)
+            want = struct(binaries = tag.binaries or [tag.name], search = tag.search, optional = tag.optional)
             if tag.name in made:
                 if made[tag.name][0] != want:
                     fail("host_binaries: @{} is asked for by {} and, differently, by {}".format(
@@ -52,7 +56,7 @@ def _host_binaries_impl(module_ctx):
                     ))
                 continue
             made[tag.name] = (want, mod.name)
-            host_binary(name = tag.name, binaries = want.binaries, search = want.search)
+            host_binary(name = tag.name, binaries = want.binaries, search = want.search, optional = want.optional)
 
 host_binaries = module_extension(
     doc = "Programs Bazel cannot download here (./bazelw's managed root installs them from " +

@@ -27,12 +27,22 @@ def _search(rctx, pattern, binary):
     found = sorted(found, key = lambda p: (len(str(p)), str(p)))
     return found[-1] if found else None
 
+_MISSING = """#!/bin/sh
+echo "{binary} not found in {place} when Bazel fetched @{repo}: run Bazel through ./bazelw (its managed root has it) or install it" >&2
+exit 127
+"""
+
 def _host_binary_impl(rctx):
     where = []
     for binary in rctx.attr.binaries:
         path = _search(rctx, rctx.attr.search, binary) if rctx.attr.search else rctx.which(binary)
         if not path:
             place = rctx.attr.search or "PATH"
+            if rctx.attr.optional:
+                # Only what uses it fails, with this line: rules can name it unconditionally.
+                rctx.file(binary, _MISSING.format(binary = binary, place = place, repo = rctx.name), executable = True)
+                where.append("(missing)")
+                continue
             fail("{} not found in {}: run Bazel through ./bazelw (its managed root has it) or install it".format(binary, place))
 
         # A link, so that the program's content (not its path) is what actions depend on.
@@ -49,6 +59,7 @@ host_binary = repository_rule(
     implementation = _host_binary_impl,
     attrs = {
         "binaries": attr.string_list(doc = "Programs to look up, e.g. [\"kustomize\"].", mandatory = True),
+        "optional": attr.bool(doc = "A missing program becomes a script that fails naming it, not a fetch error."),
         "search": attr.string(doc = "A folder pattern with one `*` to look in instead of PATH."),
     },
     environ = ["PATH"],

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kit_lib import zstd
 from kit_lib.tarball import DIR, FILE, HARDLINK, SYMLINK, Entry, LayerError, gzip_file, write_tar
 
 from distroless.private import elf, policy, users
@@ -471,20 +472,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--gzip", action="store_true", help="write a gzipped tar (rules_oci keeps it)"
     )
+    parser.add_argument("--zstd", metavar="ZSTD", help="write a zstd tar with this zstd program")
     parser.add_argument("debs", type=Path, nargs="+", help="the locked .deb files")
     args = parser.parse_args(argv)
     try:
         tree = build(args.lock, args.debs, args.precompile, args.arch)
-        if args.gzip:
+        if args.gzip or args.zstd:
             plain = args.out.with_name(args.out.name + ".plain")
             try:
                 write_tar(tree.values(), plain)
-                gzip_file(plain, args.out)
+                if args.zstd:
+                    zstd.compress_file(plain, args.out, args.zstd)
+                else:
+                    gzip_file(plain, args.out)
             finally:
                 plain.unlink(missing_ok=True)
         else:
             write_tar(tree.values(), args.out)
-    except (BuildError, LayerError, OSError) as e:
+    except (BuildError, LayerError, OSError, zstd.ZstdError) as e:
         print(f"rootfs: {e}", file=sys.stderr)
         return 1
     if args.sizes:

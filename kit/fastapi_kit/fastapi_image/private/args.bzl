@@ -37,6 +37,8 @@ def _fastapi_image_args_impl(ctx):
         _fail("repository must be HOST[:PORT]/NAME without tag or digest, got %r" % repository)
     if ctx.attr.healthcheck_type not in ("NoneType", "list", "dict"):
         _fail("healthcheck must be None, a command list or a dict, got a %s" % ctx.attr.healthcheck_type)
+    if ctx.attr.compression not in ("gzip", "zstd"):
+        _fail("compression must be \"gzip\" or \"zstd\", got %r" % ctx.attr.compression)
     if ctx.attr.arm64_problem:
         _fail("arm64 must be platform_wheels(member, \"linux/arm64\") (a dict of deps and wheels), got %s" % ctx.attr.arm64_problem)
     out = ctx.actions.declare_file(ctx.label.name + ".entrypoint.txt")
@@ -49,6 +51,7 @@ fastapi_image_args = rule(
     attrs = {
         "arm64_problem": attr.string(doc = "What is wrong with the macro's `arm64`, or \"\"."),
         "asgi": attr.string(doc = "The app the launcher serves, \"pkg.module:attr\", or \"\"."),
+        "compression": attr.string(doc = "The macro's `compression`.", mandatory = True),
         "entrypoint": attr.string_list(doc = "The image's entrypoint.", mandatory = True),
         "factory": attr.bool(doc = "Whether `asgi` names a factory."),
         "env_keys": attr.string_list(doc = "The keys of the macro's `env`."),

@@ -42,6 +42,9 @@ def fastapi_kit_analysis_tests(name):
     image("list_arm64", arm64 = ["@pypi_arm64//:fastapi_pkg"])
     case("list_arm64_args", "arm64 must be platform_wheels(member, \"linux/arm64\") (a dict of deps and wheels), got a list")
 
+    image("xz_compression", compression = "xz")
+    case("xz_compression_args", "compression must be \"gzip\" or \"zstd\", got \"xz\"")
+
     image("string_healthcheck", healthcheck = "curl localhost")
     case("string_healthcheck_args", "healthcheck must be None, a command list or a dict, got a string")
 

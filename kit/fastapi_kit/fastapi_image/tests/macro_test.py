@@ -130,5 +130,15 @@ def test_structure_config_follows_the_arguments():
     assert "/app/kit_testapp/__main__.py" in paths
 
 
-if __name__ == "__main__":
+def test_zstd_image_holds_the_same_tars_as_gzip():
+    gzip_image = layout.read_image(_runfile("REFERENCE_IMAGE"))
+    zstd_image = layout.read_image(_runfile("ZSTD_IMAGE"))
+    assert [layer["mediaType"] for layer in zstd_image.layers] == [layout.LAYER_ZSTD] * 3
+    assert [layer["mediaType"] for layer in gzip_image.layers] == [layout.LAYER_GZIP] * 3
+    # The same uncompressed tars: identical diff_ids, only the compression differs.
+    assert zstd_image.config["rootfs"] == gzip_image.config["rootfs"]
+    assert [layer["digest"] for layer in zstd_image.layers] != [
+        layer["digest"] for layer in gzip_image.layers
+    ]
+
     raise SystemExit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

@@ -14,7 +14,11 @@ def _entries(files, placed):
 def _layer_impl(ctx, kind, prefix, extra_args, entries, files):
     manifest = ctx.actions.declare_file(ctx.label.name + ".manifest.json")
     ctx.actions.write(manifest, json.encode(entries))
-    out = ctx.actions.declare_file(ctx.label.name + (".tar.gz" if ctx.attr.compress else ".tar"))
+    if ctx.attr.compression not in ("gzip", "zstd"):
+        fail("compression must be \"gzip\" or \"zstd\", got %r" % ctx.attr.compression)
+    zstd = ctx.attr.compress and ctx.attr.compression == "zstd"
+    suffix = (".tar.zst" if zstd else ".tar.gz") if ctx.attr.compress else ".tar"
+    out = ctx.actions.declare_file(ctx.label.name + suffix)
     args = ctx.actions.args()
     args.add(kind)
     args.add("--manifest", manifest)
@@ -30,7 +34,10 @@ def _layer_impl(ctx, kind, prefix, extra_args, entries, files):
         strip = ctx.file._strip_aarch64 if ctx.attr.architecture == "arm64" else ctx.file._strip
         args.add("--strip", strip)
         tools.append(strip)
-    if ctx.attr.compress:
+    if zstd:
+        args.add("--zstd", ctx.file._zstd)
+        tools.append(ctx.file._zstd)
+    elif ctx.attr.compress:
         args.add("--gzip")
     args.add_all(getattr(ctx.attr, "exclude", []), before_each = "--exclude")
     args.add_all(extra_args)
@@ -82,6 +89,11 @@ _COMMON = {
         doc = "Write `<name>.tar.gz` (deterministic gzip, in this layer's own action) rather " +
               "than a plain tar, which rules_oci keeps uncompressed.",
     ),
+    "compression": attr.string(
+        default = "gzip",
+        doc = "With `compress`: gzip (`<name>.tar.gz`, level 6, what every runtime reads) or " +
+              "zstd (`<name>.tar.zst`, level 9, through Debian's zstd program).",
+    ),
     "compile": attr.bool(
         default = True,
         doc = "Add unchecked-hash .pyc files, so a read-only root needs no compiling at start-up.",
@@ -97,6 +109,11 @@ _COMMON = {
     "python_version": attr.string(
         default = "3.13",
         doc = "Its version (major.minor); names lib/pythonX.Y/site-packages.",
+    ),
+    "_zstd": attr.label(
+        default = "@zstd//:zstd",
+        allow_single_file = True,
+        cfg = "exec",
     ),
     "_tool": attr.label(
         default = "//pyimage/private:layers",

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kit_lib import tarball
+from kit_lib import tarball, zstd
 
 SITE = "site-packages/"
 
@@ -207,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strip", metavar="STRIP", help="strip debug info from .so files with it")
     parser.add_argument("--exclude", action="append", default=[], help="glob of files to leave out")
     parser.add_argument("--gzip", action="store_true", help="write a gzipped tar")
+    parser.add_argument("--zstd", metavar="ZSTD", help="write a zstd tar with this zstd program")
     args = parser.parse_args(argv)
     files = json.loads(Path(args.manifest).read_text())
     if args.kind == "venv":
@@ -233,13 +234,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {err}", file=sys.stderr)
                 return 1
         try:
-            if args.gzip:
+            if args.gzip or args.zstd:
                 plain = Path(tmp) / "layer.tar"
                 tarball.write_tar(entries, plain)
-                tarball.gzip_file(plain, args.output)
+                if args.zstd:
+                    zstd.compress_file(plain, args.output, args.zstd)
+                else:
+                    tarball.gzip_file(plain, args.output)
             else:
                 tarball.write_tar(entries, args.output)
-        except tarball.LayerError as err:
+        except (tarball.LayerError, zstd.ZstdError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
     return 0

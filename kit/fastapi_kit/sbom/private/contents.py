@@ -90,7 +90,7 @@ def read_files(image: layout.Image) -> dict[str, bytes]:
         replaced: set[str] = set()  # a directory entry replaces only that very path
         added: dict[str, bytes] = {}
         try:
-            with tarfile.open(path, "r:*") as tar:
+            with layout.open_layer(image, descriptor) as tar:  # zstd: through $KIT_ZSTD
                 for member in tar:
                     name = _member_name(member.name)
                     folder, base = posixpath.split(name)

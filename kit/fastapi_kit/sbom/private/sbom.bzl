@@ -23,7 +23,9 @@ def _image_sbom_impl(ctx):
     ctx.actions.run(
         executable = ctx.executable._tool,
         arguments = [args],
-        inputs = [image, ctx.file.debian_lock, ctx.file.requirements_lock] + wheels + extra,
+        inputs = [image, ctx.file.debian_lock, ctx.file.requirements_lock, ctx.file._zstd] + wheels + extra,
+        # zstd layers are read through the zstd program.
+        env = {"KIT_ZSTD": ctx.file._zstd.path},
         outputs = [out],
         mnemonic = "ImageSbom",
         progress_message = "Writing the CycloneDX SBOM of %{label}",
@@ -78,6 +80,11 @@ bytes: the timestamp is the image's `created` and the serial number a uuid5 of i
                   "distribution is hashed by its wheel; without one, all hashes locked for its " +
                   "version are listed and its sbom:hash-source property says so.",
             allow_files = [".whl"],
+        ),
+        "_zstd": attr.label(
+            default = "@zstd//:zstd",
+            allow_single_file = True,
+            cfg = "exec",
         ),
         "_tool": attr.label(
             default = "//sbom/private:bom",

@@ -21,8 +21,9 @@ def _oci_image_impl(ctx):
 
     layout = ctx.actions.declare_directory(ctx.label.name)
     digest = ctx.actions.declare_file(ctx.label.name + ".json.sha256")
-    inputs = list(ctx.files.tars)
+    inputs = list(ctx.files.tars) + [ctx.file._zstd]
     args = ctx.actions.args()
+    args.add("--zstd=" + ctx.file._zstd.path)
     args.add("--output=" + layout.path)
     args.add(digest, format = "--digest-file=%s")
     if ctx.file.base:
@@ -123,6 +124,12 @@ oci_image_rule = rule(
             allow_single_file = True,
         ),
         "workdir": attr.string(doc = "Absolute working directory."),
+        "_zstd": attr.label(
+            doc = "Internal: the zstd program (diff_ids of zstd layers; run only for them).",
+            default = Label("@zstd//:zstd"),
+            allow_single_file = True,
+            cfg = "exec",
+        ),
         "_image_tool": attr.label(
             doc = "Internal: the image.py tool.",
             default = Label("//oci/private:image_tool"),

@@ -35,7 +35,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--output", required=True, help="OCI layout directory to write")
     p.add_argument("--digest-file", help="file to write 'sha256:<manifest digest>\\n' to")
     p.add_argument("--base", help="any OCI image layout directory with one image")
-    p.add_argument("--tar", action="append", default=[], help="layer (.tar/.tar.gz), in order")
+    p.add_argument(
+        "--tar", action="append", default=[], help="layer (.tar/.tar.gz/.tar.zst), in order"
+    )
+    p.add_argument("--zstd", help="the zstd program, which reads zstd layers' diff_ids")
     p.add_argument("--entrypoint-file", help="comma-separated entrypoint; resets the base's cmd")
     p.add_argument("--cmd-file", help="comma-separated cmd (an empty file clears the base's)")
     p.add_argument("--env-file", help="KEY=VALUE lines, applied in order; may use $KEY")
@@ -88,9 +91,9 @@ def _assignments(items: list[str], what: str) -> dict[str, str]:
     return result
 
 
-def _add_layer(tar: str, staging: Path) -> LayerInfo:
+def _add_layer(tar: str, staging: Path, zstd: str | None) -> LayerInfo:
     """Put one `--tar` into the staged layout as it is (layer rules compress it themselves)."""
-    descriptor, scan = layout.add_layer(staging, tar)
+    descriptor, scan = layout.add_layer(staging, tar, zstd)
     return LayerInfo(descriptor, str(scan.diff_id), scan.uncompressed_size, os.path.basename(tar))
 
 
@@ -185,7 +188,9 @@ def build(args: argparse.Namespace) -> Result:
         if base:
             diff_ids = base.config["rootfs"]["diff_ids"]
             for i, (descriptor, diff_id) in enumerate(zip(base.layers, diff_ids, strict=True), 1):
-                scan = layout.scan_layer(base.blob(descriptor["digest"]), f"base layer {i}")
+                scan = layout.scan_layer(
+                    base.blob(descriptor["digest"]), f"base layer {i}", args.zstd
+                )
                 if scan.digest != descriptor["digest"] or scan.size != descriptor["size"]:
                     raise ImageError(f"base layer {i}: blob does not match its descriptor")
                 if scan.diff_id is not None and scan.diff_id != diff_id:
@@ -194,7 +199,7 @@ def build(args: argparse.Namespace) -> Result:
                 media_type = layout.LAYER_TYPES[descriptor["mediaType"]]
                 fields = {"mediaType": media_type, "digest": scan.digest, "size": scan.size}
                 layers.append(LayerInfo(fields, diff_id, scan.uncompressed_size, "base"))
-        new_layers = [_add_layer(tar, staging) for tar in args.tar]
+        new_layers = [_add_layer(tar, staging, args.zstd) for tar in args.tar]
         layers.extend(new_layers)
 
         history = list(config.get("history") or []) if base else []

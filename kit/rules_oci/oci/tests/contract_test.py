@@ -19,7 +19,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from kit_lib import layout
+from kit_lib import layout, zstd
 
 TAR = "application/vnd.oci.image.layer.v1.tar"
 TAR_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
@@ -200,3 +200,20 @@ def test_index_lists_each_platform_image_and_its_blobs() -> None:
 def test_an_index_is_not_an_image() -> None:
     with pytest.raises(layout.ImageError, match="is an image index"):
         layout.read_image(path("INDEX"))
+
+
+def test_zstd_layer_is_used_as_it_is() -> None:
+    img = image("ZSTD_IMAGE")
+    layer = img.layers[-1]
+    data = path("ZSTD_LAYER").read_bytes()
+    assert data[:4] == b"\x28\xb5\x2f\xfd"
+    assert layer == {
+        "mediaType": "application/vnd.oci.image.layer.v1.tar+zstd",
+        "digest": sha(data),
+        "size": len(data),
+    }
+    # Its diff_id is the sha256 of the tar inside, as for gzip.
+    with zstd.decompressed(path("ZSTD_LAYER")) as stream:
+        tar = stream.read()
+    assert tarfile.open(fileobj=io.BytesIO(tar)).getnames() == ["app", "app/app.py"]
+    assert img.config["rootfs"]["diff_ids"][-1] == sha(tar)

@@ -1,4 +1,4 @@
-"""Test helper: `make_layer.py [--gzip] OUT IMAGE_PATH=SOURCE...` writes a small layer tar.
+"""Test helper: `make_layer.py [--gzip | --zstd=ZSTD] OUT IMAGE_PATH=SOURCE...` writes a layer.
 
 The contract tests need layers built inside Bazel; this goes through tarball.write_tar, the same
 code the real layers use, so the test images are as reproducible as the real ones.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
+from kit_lib import zstd
 from kit_lib.tarball import Entry, LayerError, gzip_file, write_tar
 
 
@@ -18,7 +19,8 @@ def main(argv: list[str]) -> int:
         print("make_layer: error: usage: make_layer.py OUT [IMAGE_PATH=SOURCE]...", file=sys.stderr)
         return 2
     compress = argv[0] == "--gzip"
-    if compress:
+    zstd_program = argv[0].removeprefix("--zstd=") if argv[0].startswith("--zstd=") else None
+    if compress or zstd_program:
         argv = argv[1:]
     entries = []
     for spec in argv[1:]:
@@ -28,13 +30,16 @@ def main(argv: list[str]) -> int:
             return 2
         entries.append(Entry(path, source=source, mode=0o644))
     try:
-        if compress:
+        if compress or zstd_program:
             write_tar(entries, argv[0] + ".plain")
-            gzip_file(argv[0] + ".plain", argv[0])
+            if zstd_program:
+                zstd.compress_file(argv[0] + ".plain", argv[0], zstd_program)
+            else:
+                gzip_file(argv[0] + ".plain", argv[0])
             os.unlink(argv[0] + ".plain")
         else:
             write_tar(entries, argv[0])
-    except (LayerError, OSError) as err:
+    except (LayerError, OSError, zstd.ZstdError) as err:
         print(f"make_layer: error: {err}", file=sys.stderr)
         return 1
     return 0
