@@ -169,6 +169,8 @@ def collect(raw: Path) -> dict[str, Any]:
         result["bazelw"] = bazelw_section(raw)
     if (raw / "push.json").exists():
         result["push"] = push_section(raw)
+    if (raw / "compression.json").exists():
+        result["compression"] = _load(raw / "compression.json")
     return result
 
 
@@ -298,6 +300,25 @@ def _push_rows(push: dict[str, Any] | None) -> list[tuple[str, str, str]]:
                 f"(median of {b['runs']})",
                 f"+{secs(b['overhead_seconds'])} ({secs(b['median_seconds'])} vs "
                 f"{secs(b['runner_median_seconds'])})",
+            )
+        )
+    return rows
+
+
+def _compression_rows(c: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    if not c:
+        return []
+    gzip_total = c["total"]["gzip-6"]
+    rows = []
+    for codec, t in c["total"].items():
+        default = " (the kit's zstd level)" if codec == f"zstd-{c['default_zstd_level']}" else ""
+        rows.append(
+            (
+                "Compression",
+                f"`//:image`'s 3 layers as {codec}{default}: size, compress, unpack "
+                f"(median of {c['runs']})",
+                f"{mib(int(t['bytes']))} ({_ratio(t['bytes'] / gzip_total['bytes'])} of gzip), "
+                f"{secs(t['seconds'])}, {secs(t['unpack_seconds'])}",
             )
         )
     return rows
@@ -450,6 +471,7 @@ def markdown(result: dict[str, Any]) -> str:
         (_service_rows, result.get("service")),
         (_remote_rows, result.get("remote_cache")),
         (_push_rows, result.get("push")),
+        (_compression_rows, result.get("compression")),
         (_repro_rows, result["reproducibility"]),
     ]
     for make, section in sections:

@@ -168,6 +168,23 @@ def test_push_rows_and_the_bazel_run_overhead(tmp_path: Path) -> None:
     )
 
 
+def test_compression_rows_against_gzip(tmp_path: Path) -> None:
+    raw = _raw(tmp_path, {"app": b"app edited"}, "24 processes: 24 internal.")
+    total = {
+        "gzip-6": {"bytes": 20 << 20, "seconds": 2.0, "unpack_seconds": 0.2},
+        "zstd-9": {"bytes": 15 << 20, "seconds": 1.0, "unpack_seconds": 0.1},
+    }
+    (raw / "compression.json").write_text(
+        json.dumps({"runs": 3, "default_zstd_level": 9, "layers": [], "total": total})
+    )
+    text = report.markdown(report.collect(raw))
+    assert (
+        "`//:image`'s 3 layers as zstd-9 (the kit's zstd level): size, compress, unpack "
+        "(median of 3) | 15.0 MiB (0.75x of gzip), 1.00 s, 0.10 s |"
+    ) in text
+    assert "as gzip-6: size, compress, unpack (median of 3) | 20.0 MiB (1.00x of gzip)" in text
+
+
 def test_report_shows_what_went_wrong(tmp_path: Path) -> None:
     raw = _raw(
         tmp_path,

@@ -186,6 +186,8 @@ say "service: wrk, ${duration} s x $rounds round(s) per endpoint and event loop"
 run_tool service "$ws_a" "$ob_a" //bench:service --out "$raw/service.json" \
   --duration "$duration" --rounds "$rounds" --warmup "$warmup"
 
+say "compression: gzip vs zstd on //:image's layers, $push_runs run(s) each"
+run_tool compression "$ws_a" "$ob_a" //bench:compression --out "$raw/compression.json" --runs "$push_runs"
 say "push: our runner vs skopeo copy on //:image and //:image_index, $push_runs run(s) each"
 run_tool push "$ws_a" "$ob_a" //bench:push --out "$raw/push.json" --runs "$push_runs"
 say "push: ./bazelw run //:push (no-op) to a local registry, $call_runs run(s)"

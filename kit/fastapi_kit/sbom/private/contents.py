@@ -85,7 +85,6 @@ def read_files(image: layout.Image) -> dict[str, bytes]:
     """
     files: dict[str, bytes] = {}
     for i, descriptor in enumerate(image.layers, 1):
-        path = image.blob(descriptor["digest"])
         gone: list[str] = []  # whited out, or shadowed by a non-directory: all under it goes
         replaced: set[str] = set()  # a directory entry replaces only that very path
         added: dict[str, bytes] = {}
