@@ -22,6 +22,8 @@ Targets, where STEM is "" for `name = "image"`, "hello_" for "hello_image", else
     STEMrun                   `bazel run`: the image under runc on the host network
     <name>_info               `bazel run`: digest and per-layer sizes
     <name>_sbom               with `sbom`: the CycloneDX SBOM (<name>_sbom.cdx.json)
+    STEMsign                  with `sbom`: `bazel run :STEMsign -- --key FILE`: cosign signs the
+                              pushed image (or index) by digest and attaches each SBOM to it
     <name>_structure_config   the built-in container-structure-test config (<name>_structure_config.yaml)
     <name>_structure_test     container-structure-test (tar driver, no daemon)
     <name>_runtime_test       starts the image under runc, waits for `health_path`, SIGTERM -> 0
@@ -56,11 +58,12 @@ and gets SIGTERM itself), is either
 
 load("@container_structure_test//:defs.bzl", "container_structure_test")
 load("@kit_pypi//:requirements.bzl", "requirement")
+load("@rules_oci//cosign:defs.bzl", "cosign_attest", "cosign_sign")
 load("@rules_oci//oci:defs.bzl", "oci_image", "oci_image_index", "oci_load", "oci_push")
 load("@rules_python//python:defs.bzl", "py_binary", "py_test")
 load("//fastapi_image/private:args.bzl", "fastapi_image_args")
 load("//fastapi_image/private:structure_config.bzl", "fastapi_structure_config")
-load("//image_extras:defs.bzl", "healthcheck_base", "stamped_file")
+load("//image_extras:defs.bzl", "healthcheck_base", "run_in_order", "stamped_file")
 load("//pyimage:defs.bzl", "py_app_layer", "py_venv_layer")
 load("//sbom:defs.bzl", "image_sbom")
 
@@ -390,6 +393,7 @@ def fastapi_image(
             image_name = image_name,
             **dict(common, **sbom)
         )
+        sboms = [":" + name + "_sbom"]
         if arm64 != None:
             # The arm64 image's own packages: its Debian lock and its aarch64 wheels.
             image_sbom(
@@ -399,6 +403,32 @@ def fastapi_image(
                 image_name = image_name,
                 **dict(common, **dict(sbom, wheels = arm64["wheels"]))
             )
+            sboms.append(":" + name + "_arm64_sbom")
+
+        # What STEMpush pushed, signed by digest, with each SBOM attached as an attestation.
+        cosign_sign(
+            name = stem + "sign_image",
+            image = pushed,
+            repository = repository,
+            **common
+        )
+        for i, sbom_target in enumerate(sboms):
+            cosign_attest(
+                name = stem + "attest_sbom_%d" % i,
+                image = pushed,
+                predicate = sbom_target,
+                repository = repository,
+                type = "cyclonedx",
+                **common
+            )
+        run_in_order(
+            name = stem + "sign",
+            steps = [":" + stem + "sign_image"] + [
+                ":" + stem + "attest_sbom_%d" % i
+                for i in range(len(sboms))
+            ],
+            **common
+        )
     py_binary(
         name = name + "_info",
         srcs = [Label("//image_extras/private:describe.py")],

@@ -98,3 +98,31 @@ as `base` and the image carries the check. Kubernetes ignores it and uses the po
         ),
     },
 )
+
+_IN_ORDER = """#!/usr/bin/env bash
+# Generated for {label}: runs each step with this command's arguments, stopping at a failure.
+set -euo pipefail
+r="${{RUNFILES_DIR:-$0.runfiles}}"
+export RUNFILES_DIR="$r"
+{steps}
+"""
+
+def _run_in_order_impl(ctx):
+    script = ctx.actions.declare_file(ctx.label.name + ".sh")
+    steps = []
+    for step in ctx.attr.steps:
+        path = step[DefaultInfo].files_to_run.executable.short_path
+        path = path[3:] if path.startswith("../") else ctx.workspace_name + "/" + path
+        steps.append('"$r/%s" "$@"' % path)
+    ctx.actions.write(script, _IN_ORDER.format(label = ctx.label, steps = "\n".join(steps)), is_executable = True)
+    runfiles = ctx.runfiles().merge_all([s[DefaultInfo].default_runfiles for s in ctx.attr.steps])
+    return [DefaultInfo(executable = script, runfiles = runfiles)]
+
+run_in_order = rule(
+    doc = "`bazel run`: each of `steps` (executables) with the same arguments, in order, until one fails.",
+    implementation = _run_in_order_impl,
+    executable = True,
+    attrs = {
+        "steps": attr.label_list(doc = "Executable targets.", mandatory = True, cfg = "target"),
+    },
+)

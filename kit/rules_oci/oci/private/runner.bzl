@@ -48,7 +48,10 @@ def rlocation(ctx, file):
         return file.short_path[3:]
     return ctx.workspace_name + "/" + file.short_path
 
-def write_runner(ctx, what, tool, files, prelude = "", main = None):
+def _shell_quote(text):
+    return "'" + text.replace("'", "'\\''") + "'"
+
+def write_runner(ctx, what, tool, files, prelude = "", main = None, flags = []):
     """Write `<name>.sh`, which execs `tool` with `--flag <runfile>` for each (flag, file).
 
     Args:
@@ -59,6 +62,7 @@ def write_runner(ctx, what, tool, files, prelude = "", main = None):
       prelude: Extra bash lines before the exec.
       main: The tool's main .py File: run it with the Python toolchain's interpreter directly
         (the rule must declare PYTHON_TOOLCHAIN), skipping the py_binary's launcher.
+      flags: Literal arguments put before the files' (with `main` only).
 
     Returns:
       (the script File, the runfiles to return with it).
@@ -71,7 +75,7 @@ def write_runner(ctx, what, tool, files, prelude = "", main = None):
     extra = []
     if main:
         interpreter = ctx.toolchains[PYTHON_TOOLCHAIN].py3_runtime.interpreter
-        args = " ".join([
+        args = " ".join([_shell_quote(flag) for flag in flags] + [
             '%s "$r/%s"' % (flag, rlocation(ctx, f))
             for flag, f in files
         ])
