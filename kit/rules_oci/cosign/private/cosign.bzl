@@ -1,6 +1,6 @@
 """cosign_sign and cosign_attest: `bazel run` runners over cosign/private/cosign.py."""
 
-load("//oci/private:runner.bzl", "BASH_RUNFILES_ATTR", "PYTHON_TOOLCHAIN", "write_runner")
+load("//private:runner.bzl", "BASH_RUNFILES_ATTR", "PYTHON_TOOLCHAIN", "write_runner")
 
 def _cosign_impl(ctx, mode):
     files = [("--cosign", ctx.file._cosign), ("--image", ctx.file.image)]

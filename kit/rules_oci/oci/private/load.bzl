@@ -1,6 +1,6 @@
 """Implementation of oci_load: an image tarball, and a runner that loads it into docker or podman."""
 
-load(":runner.bzl", "BASH_RUNFILES_ATTR", "write_runner")
+load("//private:runner.bzl", "BASH_RUNFILES_ATTR", "write_runner")
 
 def _oci_load_impl(ctx):
     if ctx.attr.loader:

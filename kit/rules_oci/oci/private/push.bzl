@@ -1,6 +1,6 @@
 """Implementation of oci_push: a runner that pushes an image to a registry with push.py."""
 
-load(":runner.bzl", "BASH_RUNFILES_ATTR", "PYTHON_TOOLCHAIN", "write_runner")
+load("//private:runner.bzl", "BASH_RUNFILES_ATTR", "PYTHON_TOOLCHAIN", "write_runner")
 
 def _oci_push_impl(ctx):
     if ctx.attr.repository and ctx.file.repository_file:
