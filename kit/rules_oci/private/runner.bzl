@@ -29,7 +29,9 @@ r="${{RUNFILES_DIR:-$0.runfiles}}"
 path=$r
 for d in "$r"/*/; do path+=":${{d%/}}"; done
 {prelude}
-PYTHONPATH=$path PYTHONSAFEPATH=1 exec "$r/{python}" -S "$r/{main}" {args} "$@"
+# Python may cache the tool's bytecode beside its sources (ignored where it cannot), so a second
+# run does not compile them again.
+PYTHONDONTWRITEBYTECODE= PYTHONPATH=$path PYTHONSAFEPATH=1 exec "$r/{python}" -S "$r/{main}" {args} "$@"
 """
 
 PYTHON_TOOLCHAIN = "@bazel_tools//tools/python:toolchain_type"

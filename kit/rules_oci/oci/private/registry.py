@@ -11,6 +11,7 @@ and a blob whose upload failed half-way is checked for (HEAD) before it is sent 
 from __future__ import annotations
 
 import base64
+import functools
 import http.client
 import json
 import re
@@ -190,6 +191,12 @@ def _with_query(url: str, **params: str) -> str:
     return url + ("&" if "?" in url else "?") + urllib.parse.urlencode(params)
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every client of the process: loading the CA bundle takes a while."""
+    return ssl.create_default_context()
+
+
 def _first_line(err: BaseException) -> str:
     text = str(err) or type(err).__name__
     return text.splitlines()[0] if text.strip() else type(err).__name__
@@ -219,7 +226,6 @@ class Client:
         self.scheme = "http" if options.insecure else "https"
         self.base = f"{self.scheme}://{repository.host}"
         self._connections: dict[tuple[str, str], http.client.HTTPConnection] = {}
-        self._ssl = ssl.create_default_context()
         self._authorization = ""
         self._auth_scheme = ""
         self.requests = 0
@@ -246,7 +252,7 @@ class Client:
         if conn is None:
             if scheme == "https":
                 conn = http.client.HTTPSConnection(
-                    netloc, timeout=self.options.timeout, context=self._ssl, blocksize=1 << 20
+                    netloc, timeout=self.options.timeout, context=_tls(), blocksize=1 << 20
                 )
             else:
                 conn = http.client.HTTPConnection(
