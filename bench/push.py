@@ -3,7 +3,8 @@
 For //:image and //:image_index, each run starts a fresh docker-registry on 127.0.0.1 (its start
 is not timed), then times a full upload and a no-op re-push of the same layout to it, by our push
 runner (exactly what `bazel run //:push` execs) and by skopeo (`copy --all` for the index), side
-by side. Our runner gets a fresh HOME and cache each run, so no blob is mounted from an earlier
+by side, and by crane (`crane push`, the engine rules_oci's oci_push runs). Our runner gets a
+fresh HOME and cache each run, so no blob is mounted from an earlier
 run. `--serve PORT_FILE` instead keeps one registry up for bench/run.sh to time
 `./bazelw run //:push` against, until --watch-pid is gone.
 """
@@ -36,16 +37,17 @@ def _timed(cmd: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
-def measure(name: str, layout_dir: str, runner: str, runs: int) -> dict[str, Any]:
-    """Full upload and no-op re-push, ours and skopeo's, `runs` times each, on fresh registries."""
+TOOLS = ("ours", "skopeo", "crane")
+
+
+def measure(name: str, layout_dir: str, runner: str, crane: str, runs: int) -> dict[str, Any]:
+    """Full upload and no-op re-push by each tool, `runs` times each, on fresh registries."""
     is_index = layout.is_index(layout_dir)
     skopeo = [skopeo_binary(), "--insecure-policy", "copy", "--dest-tls-verify=false"]
     skopeo += ["--all"] if is_index else []
-    times: dict[str, list[float]] = {
-        k: [] for k in ("ours_full", "ours_noop", "skopeo_full", "skopeo_noop")
-    }
+    times: dict[str, list[float]] = {f"{t}_{k}": [] for t in TOOLS for k in ("full", "noop")}
     for _ in range(runs):
-        for tool in ("ours", "skopeo"):
+        for tool in TOOLS:
             with tempfile.TemporaryDirectory(prefix="bench-push-") as tmp:
                 home = Path(tmp) / "home"
                 home.mkdir()
@@ -57,6 +59,8 @@ def measure(name: str, layout_dir: str, runner: str, runs: int) -> dict[str, Any
                     repo = f"{registry.host}/app"
                     if tool == "ours":
                         cmd = [runner, "-r", repo, "-t", "bench"]
+                    elif tool == "crane":
+                        cmd = [crane, "push", "--insecure", layout_dir, f"{repo}:bench"]
                     else:
                         cmd = [*skopeo, f"oci:{layout_dir}", f"docker://{repo}:bench"]
                     times[f"{tool}_full"].append(_timed(cmd, env))
@@ -70,6 +74,8 @@ def measure(name: str, layout_dir: str, runner: str, runs: int) -> dict[str, Any
         "median": medians,
         "full_ratio": medians["ours_full"] / medians["skopeo_full"],
         "noop_ratio": medians["ours_noop"] / medians["skopeo_noop"],
+        "crane_full_ratio": medians["crane_full"] / medians["skopeo_full"],
+        "crane_noop_ratio": medians["crane_noop"] / medians["skopeo_noop"],
     }
 
 
@@ -108,9 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.out:
         parser.error("--out is required (or --serve)")
     runner = str(runfiles.runfile(os.environ["PUSH_RUNNER"]))
+    crane = str(runfiles.runfile(os.environ["CRANE"]))
     try:
         result = {
-            name: measure(name, str(runfiles.runfile(os.environ[var])), runner, args.runs)
+            name: measure(name, str(runfiles.runfile(os.environ[var])), runner, crane, args.runs)
             for name, var in (("image", "IMAGE"), ("index", "INDEX"))
         }
     except common.BenchError as err:
@@ -122,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"push {name}: full {m['ours_full']:.2f} s vs skopeo {m['skopeo_full']:.2f} s "
             f"({r['full_ratio']:.2f}x); no-op {m['ours_noop']:.3f} s vs {m['skopeo_noop']:.3f} s "
-            f"({r['noop_ratio']:.2f}x)"
+            f"({r['noop_ratio']:.2f}x); crane full {m['crane_full']:.2f} s, no-op "
+            f"{m['crane_noop']:.3f} s"
         )
     return 0
 

@@ -272,6 +272,12 @@ def _bazelw_rows(b: dict[str, Any] | None) -> list[tuple[str, str, str]]:
     ]
 
 
+def _crane(p: dict[str, Any], m: dict[str, Any], kind: str) -> str:
+    if f"crane_{kind}" not in m:
+        return "not measured"
+    return f"{secs(m['crane_' + kind])} ({_ratio(p['crane_' + kind + '_ratio'])})"
+
+
 def _push_rows(push: dict[str, Any] | None) -> list[tuple[str, str, str]]:
     if not push:
         return []
@@ -286,9 +292,9 @@ def _push_rows(push: dict[str, Any] | None) -> list[tuple[str, str, str]]:
                 (
                     "Push",
                     f"{label} of {what}, {mib(p['bytes'])}, local registry: our push vs "
-                    f"`skopeo copy` (median of {n})",
+                    f"`skopeo copy` (median of {n}); crane, rules_oci's engine, beside",
                     f"{secs(m['ours_' + kind])} vs {secs(m['skopeo_' + kind])} "
-                    f"({_ratio(p[kind + '_ratio'])})",
+                    f"({_ratio(p[kind + '_ratio'])}); crane {_crane(p, m, kind)}",
                 )
             )
     b = push.get("bazel_run") or {}

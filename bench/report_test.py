@@ -139,6 +139,8 @@ def test_push_rows_and_the_bazel_run_overhead(tmp_path: Path) -> None:
             "skopeo_full": [skopeo, skopeo],
             "ours_noop": [0.1, 0.3],
             "skopeo_noop": [0.05, 0.05],
+            "crane_full": [skopeo / 2, skopeo / 2],
+            "crane_noop": [0.01, 0.01],
         }
         median = {k: sum(v) / 2 for k, v in runs.items()}
         return {
@@ -147,6 +149,8 @@ def test_push_rows_and_the_bazel_run_overhead(tmp_path: Path) -> None:
             "median": median,
             "full_ratio": median["ours_full"] / median["skopeo_full"],
             "noop_ratio": median["ours_noop"] / median["skopeo_noop"],
+            "crane_full_ratio": median["crane_full"] / median["skopeo_full"],
+            "crane_noop_ratio": median["crane_noop"] / median["skopeo_noop"],
         }
 
     (raw / "push.json").write_text(
@@ -158,7 +162,8 @@ def test_push_rows_and_the_bazel_run_overhead(tmp_path: Path) -> None:
     text = report.markdown(result)
     assert (
         "full upload of `//:image`, 20.0 MiB, local registry: our push vs `skopeo copy` "
-        "(median of 2) | 0.40 s vs 0.20 s (2.00x)" in text
+        "(median of 2); crane, rules_oci's engine, beside | 0.40 s vs 0.20 s (2.00x); "
+        "crane 0.10 s (0.50x)" in text
     )
     assert "no-op re-push of `//:image_index` (amd64 + arm64)" in text
     assert "0.60 s vs 0.40 s (1.50x)" in text
