@@ -298,22 +298,22 @@ def write_index(
                 "platform": platform,
             }
         )
-    index: dict[str, Any] = {
-        "schemaVersion": 2,
-        "mediaType": INDEX_MEDIA_TYPE,
-        "manifests": descriptors,
-    }
+    index = _index(descriptors)
     if annotations:
         index["annotations"] = annotations
     blob = write_blob(staging, canonical_json(index))
-    top = {
-        "schemaVersion": 2,
-        "mediaType": INDEX_MEDIA_TYPE,
-        "manifests": [{"mediaType": INDEX_MEDIA_TYPE, **blob}],
-    }
-    (staging / OCI_LAYOUT).write_bytes(canonical_json({"imageLayoutVersion": LAYOUT_VERSION}))
-    (staging / INDEX).write_bytes(canonical_json(top))
+    _write_top(staging, {"mediaType": INDEX_MEDIA_TYPE, **blob})
     return str(blob["digest"])
+
+
+def _index(descriptors: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": descriptors}
+
+
+def _write_top(staging: Path, descriptor: dict[str, Any]) -> None:
+    """The layout's `oci-layout` and its `index.json` pointing at `descriptor`."""
+    (staging / OCI_LAYOUT).write_bytes(canonical_json({"imageLayoutVersion": LAYOUT_VERSION}))
+    (staging / INDEX).write_bytes(canonical_json(_index([descriptor])))
 
 
 @contextmanager
@@ -533,13 +533,7 @@ def finish_layout(
     if annotations:
         manifest["annotations"] = annotations
     manifest_blob = write_blob(staging, canonical_json(manifest))
-    index = {
-        "schemaVersion": 2,
-        "mediaType": INDEX_MEDIA_TYPE,
-        "manifests": [{"mediaType": MANIFEST_MEDIA_TYPE, **manifest_blob, "platform": platform}],
-    }
-    (staging / OCI_LAYOUT).write_bytes(canonical_json({"imageLayoutVersion": LAYOUT_VERSION}))
-    (staging / INDEX).write_bytes(canonical_json(index))
+    _write_top(staging, {"mediaType": MANIFEST_MEDIA_TYPE, **manifest_blob, "platform": platform})
     return str(manifest_blob["digest"])
 
 
