@@ -11,6 +11,7 @@ one of the suites has a newer version of, and exits 1 if there is any.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -38,10 +39,15 @@ class LockError(RuntimeError):
     """The lock could not be made; the message is one line."""
 
 
-def read_packages_in(path: Path) -> tuple[list[str], set[str]]:
-    """Return (wanted, excluded) from packages.in: `name` wants, `-name` excludes, `#` comments."""
+def read_packages_in(path: Path) -> tuple[list[str], set[str], list[str]]:
+    """Return (wanted, excluded, optional) from packages.in.
+
+    `name` wants a package, `-name` excludes one, `+name` locks one for opt-in bases only (e.g.
+    libstdc++6 for C++ extension wheels), `#` starts a comment.
+    """
     wanted: list[str] = []
     excluded: set[str] = set()
+    optional: list[str] = []
     for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -50,13 +56,27 @@ def read_packages_in(path: Path) -> tuple[list[str], set[str]]:
             raise LockError(f"{path}:{lineno}: one package name per line, got {line!r}")
         if line.startswith("-"):
             excluded.add(line[1:])
+        elif line.startswith("+"):
+            optional.append(line[1:])
         elif line in wanted:
             raise LockError(f"{path}:{lineno}: {line} listed twice")
         else:
             wanted.append(line)
     if not wanted:
         raise LockError(f"{path}: no wanted packages")
-    return wanted, excluded
+    both = set(wanted) & set(optional)
+    if both:
+        raise LockError(f"{path}: {sorted(both)[0]} is both wanted and optional")
+    return wanted, excluded, optional
+
+
+def resolve_with_optional(
+    records: dict[str, Paragraph], wanted: list[str], excluded: set[str], optional: list[str]
+) -> list[Locked]:
+    """The closure of wanted + optional, where what only the optional ones need is marked."""
+    base = {p.name for p in resolve(records, wanted, excluded)}
+    full = resolve(records, wanted + optional, excluded)
+    return [p if p.name in base else dataclasses.replace(p, optional=True) for p in full]
 
 
 def apt_config(root: Path, mirror: str, security: str, keyring: str, arch: str) -> Path:
@@ -183,14 +203,14 @@ def main(argv: list[str] | None = None) -> int:
                     "audit: relock with ./bazelw run @fastapi_kit//distroless:lock", file=sys.stderr
                 )
             return 1 if total else 0
-        wanted, excluded = read_packages_in(Path(args.input))
+        wanted, excluded, optional = read_packages_in(Path(args.input))
         # Resolve every architecture before writing any lock: all or nothing.
         resolved = {}
         for arch in arches:
             records = index_records(
                 all_records(fetch_indexes(mirror, security, args.keyring, arch)), arch
             )
-            resolved[arch] = resolve(records, wanted, excluded)
+            resolved[arch] = resolve_with_optional(records, wanted, excluded, optional)
         for arch, locked_new in resolved.items():
             out = Path(args.dir) / LOCKS[arch]
             layout.write_file_atomic(out, render(locked_new).encode())

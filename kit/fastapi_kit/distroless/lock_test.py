@@ -29,8 +29,8 @@ SHA256: {b}
 
 def test_packages_in(tmp_path):
     path = tmp_path / "packages.in"
-    path.write_text("# header\napp   # why\n\n-debconf  # never\nlibc\n")
-    assert lock.read_packages_in(path) == (["app", "libc"], {"debconf"})
+    path.write_text("# header\napp   # why\n\n-debconf  # never\nlibc\n+extra  # opt-in\n")
+    assert lock.read_packages_in(path) == (["app", "libc"], {"debconf"}, ["extra"])
 
 
 @pytest.mark.parametrize(
@@ -39,6 +39,7 @@ def test_packages_in(tmp_path):
         ("app\napp\n", "listed twice"),
         ("app libc\n", "one package name per line"),
         ("# nothing\n-debconf\n", "no wanted packages"),
+        ("app\n+app\n", "app is both wanted and optional"),
     ],
 )
 def test_packages_in_errors(tmp_path, text, error):
@@ -175,6 +176,23 @@ def test_audit_names_what_a_suite_has_newer(workspace, monkeypatch, capsys):
     arm64.write_text(json.dumps(current))
     assert lock.main(["--keyring", str(keyring), "--audit"]) == 0
     assert ": 0 behind" in capsys.readouterr().out
+
+
+def test_optional_packages_are_locked_and_marked(workspace, monkeypatch):
+    root, keyring = workspace
+    extra = "\nPackage: cxx\nVersion: 1\nArchitecture: amd64\nDepends: libc\n"
+    extra += "Filename: pool/main/c/cxx/cxx_1_amd64.deb\nSHA256: " + "d" * 64 + "\n"
+    fake_apt(root / "bin", dict(ALL, trixie=INDEX + extra))
+    monkeypatch.setenv("PATH", f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    (root / HERE / "packages.in").write_text("app\n+cxx\n-debconf\n-debconf-2.0\n")
+    assert lock.main(["--keyring", str(keyring), "--arch", "amd64"]) == 0
+    entries = json.loads((root / HERE / "packages.lock.json").read_text())
+    # cxx is locked for opt-in bases; libc, which the base needs anyway, is not optional.
+    assert [(e["name"], e.get("optional", False)) for e in entries] == [
+        ("app", False),
+        ("cxx", True),
+        ("libc", False),
+    ]
 
 
 def test_missing_keyring(workspace, capsys):

@@ -154,6 +154,7 @@ def fastapi_image(
         arm64 = None,
         base_arm64 = Label("//distroless:base_layer_arm64"),
         compression = "gzip",
+        libstdcxx = False,
         build_info = None,
         env = {},
         labels = {},
@@ -197,6 +198,8 @@ def fastapi_image(
       compression: "gzip" (default; every runtime reads it) or "zstd" (smaller and faster to
         unpack; containerd >= 1.5, podman, docker >= 23 read it): how the venv and app layers
         are compressed, and which base is used when `base`/`base_arm64` are the defaults.
+      libstdcxx: With the default bases: take the ones with libstdc++6 (2.5 MB), for wheels
+        with C++ extensions that link libstdc++.so.6 (the FastAPI stack has none).
       build_info: Optional label of a `build_info` target (//pyimage:defs.bzl) to add to the app
         layer, e.g. "//app:build_info": stamped version data the app reads at run time.
       env: Extra environment variables, applied after the defaults (and able to replace them,
@@ -284,11 +287,12 @@ def fastapi_image(
     }
     metadata.update(labels)
 
-    if compression == "zstd":
-        if base == Label("//distroless:base_layer"):
-            base = Label("//distroless:base_layer_zstd")
-        if base_arm64 == Label("//distroless:base_layer_arm64"):
-            base_arm64 = Label("//distroless:base_layer_arm64_zstd")
+    # The default bases come in variants (@fastapi_kit//distroless:BUILD.bazel).
+    variant = ("_cxx" if libstdcxx else "") + ("_zstd" if compression == "zstd" else "")
+    if base == Label("//distroless:base_layer"):
+        base = Label("//distroless:base_layer" + variant)
+    if base_arm64 == Label("//distroless:base_layer_arm64"):
+        base_arm64 = Label("//distroless:base_layer_arm64" + variant)
     layer_common = dict(common, compression = compression)
     py_venv_layer(
         name = stem + "venv_layer",

@@ -43,10 +43,12 @@ class Locked:
     depends: list[str] = field(default_factory=list)
     # "debian" (the main archive, also -updates) or "debian-security": which mirror serves it.
     archive: str = "debian"
+    # Locked for an opt-in base only (`+name` in packages.in, and what only it needs).
+    optional: bool = False
 
     def to_json(self) -> dict[str, object]:
-        """Return the lock entry with keys in a fixed order."""
-        return {
+        """Return the lock entry with keys in a fixed order (`optional` only when true)."""
+        entry: dict[str, object] = {
             "name": self.name,
             "version": self.version,
             "arch": self.arch,
@@ -55,6 +57,9 @@ class Locked:
             "filename": self.filename,
             "depends": self.depends,
         }
+        if self.optional:
+            entry["optional"] = True
+        return entry
 
 
 def archive_of(filename: str) -> str:

@@ -378,12 +378,24 @@ def _elf_problems(tree: Tree, name: str, data: bytes, arch: str) -> list[str]:
 
 
 def build(
-    lock_path: Path, debs: list[Path], precompile_list: Path | None = None, arch: str = "amd64"
+    lock_path: Path,
+    debs: list[Path],
+    precompile_list: Path | None = None,
+    arch: str = "amd64",
+    with_optional: bool = False,
 ) -> Tree:
-    """Return the finished, checked tree of the base layer for `arch`."""
+    """Return the finished, checked tree of the base layer for `arch`.
+
+    The lock's optional packages (`+name` in packages.in, e.g. libstdc++6) are in it only
+    `with_optional`; otherwise their .debs, if given, are left aside.
+    """
     if arch not in MULTIARCH:
         raise BuildError(f"unknown architecture {arch!r}; expected one of {', '.join(MULTIARCH)}")
     lock = read_lock(lock_path)
+    if not with_optional:
+        aside = {posixpath.basename(e["filename"]) for e in lock if e.get("optional")}
+        lock = [e for e in lock if not e.get("optional")]
+        debs = [d for d in debs if d.name not in aside]
     foreign = [e for e in lock if e["arch"] not in (arch, "all")]
     if foreign:
         raise BuildError(
@@ -473,10 +485,13 @@ def main(argv: list[str] | None = None) -> int:
         "--gzip", action="store_true", help="write a gzipped tar (rules_oci keeps it)"
     )
     parser.add_argument("--zstd", metavar="ZSTD", help="write a zstd tar with this zstd program")
+    parser.add_argument(
+        "--with-optional", action="store_true", help="include the lock's optional packages"
+    )
     parser.add_argument("debs", type=Path, nargs="+", help="the locked .deb files")
     args = parser.parse_args(argv)
     try:
-        tree = build(args.lock, args.debs, args.precompile, args.arch)
+        tree = build(args.lock, args.debs, args.precompile, args.arch, args.with_optional)
         if args.gzip or args.zstd:
             plain = args.out.with_name(args.out.name + ".plain")
             try:

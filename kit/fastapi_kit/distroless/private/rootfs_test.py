@@ -230,6 +230,22 @@ def test_version_must_match_lock(tmp_path):
         rootfs.build(lock, debs)
 
 
+def test_optional_packages_only_with_optional(tmp_path):
+    pkgs = packages()
+    pkgs["libextra1"] = ("amd64", [F("usr/lib/x86_64-linux-gnu/libextra.so.1", make_elf([]))], None)
+    lock, debs = write_inputs(tmp_path, pkgs=pkgs)
+    entries = json.loads(lock.read_text())
+    for e in entries:
+        if e["name"] == "libextra1":
+            e["optional"] = True
+    lock.write_text(json.dumps(entries))
+    assert "usr/lib/x86_64-linux-gnu/libextra.so.1" not in rootfs.build(lock, debs)
+    tree = rootfs.build(lock, debs, with_optional=True)
+    assert "usr/lib/x86_64-linux-gnu/libextra.so.1" in tree
+    # dpkg's record of what is installed says so too (SBOM scanners read it).
+    assert any("libextra1" in name for name in tree if name.startswith(rootfs.STATUS_DIR))
+
+
 def test_an_amd64_lock_is_not_an_arm64_base(tmp_path):
     lock, debs = write_inputs(tmp_path)
     with pytest.raises(

@@ -135,10 +135,15 @@ def test_zstd_image_holds_the_same_tars_as_gzip():
     zstd_image = layout.read_image(_runfile("ZSTD_IMAGE"))
     assert [layer["mediaType"] for layer in zstd_image.layers] == [layout.LAYER_ZSTD] * 3
     assert [layer["mediaType"] for layer in gzip_image.layers] == [layout.LAYER_GZIP] * 3
-    # The same uncompressed tars: identical diff_ids, only the compression differs.
-    assert zstd_image.config["rootfs"] == gzip_image.config["rootfs"]
-    assert [layer["digest"] for layer in zstd_image.layers] != [
-        layer["digest"] for layer in gzip_image.layers
-    ]
+    # The venv and app layers hold the same tars (identical diff_ids): only the compression
+    # differs. The base is the one with libstdc++6 (libstdcxx = True), which the default lacks.
+    diff_ids = zstd_image.config["rootfs"]["diff_ids"]
+    assert diff_ids[1:] == gzip_image.config["rootfs"]["diff_ids"][1:]
+    assert diff_ids[0] != gzip_image.config["rootfs"]["diff_ids"][0]
+    libstdcxx = "usr/lib/x86_64-linux-gnu/libstdc++.so.6"
+    with layout.open_layer(zstd_image, zstd_image.layers[0]) as tar:
+        assert libstdcxx in tar.getnames()
+    with layout.open_layer(gzip_image, gzip_image.layers[0]) as tar:
+        assert libstdcxx not in tar.getnames()
 
     raise SystemExit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
