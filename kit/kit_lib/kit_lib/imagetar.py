@@ -40,6 +40,11 @@ def build_tarball(image_dir: str, output: str, repo_tags: Sequence[str]) -> str:
     tags = [normalize_tag(tag) for tag in repo_tags]
     if len(set(tags)) != len(tags):
         raise ImageError(f"repo tags given twice: {tags}")
+    if layout.is_index(image_dir):
+        raise ImageError(
+            f"{image_dir} is an image index, which has no docker-save form: "
+            'give oci_load(format = "oci")'
+        )
     image = layout.read_image(image_dir, verify_layers=True)
     blob_name = {
         digest: "blobs/sha256/" + digest[len("sha256:") :]
@@ -71,16 +76,29 @@ def read_lines(path: str, what: str) -> list[str]:
 
 
 def build_oci_tarball(image_dir: str, output: str, repo_tags: Sequence[str]) -> str:
-    """Write the layout at `image_dir` as one tar (`docker load` and `podman load` read it).
+    """Write the layout at `image_dir` (an image or an index) as one tar, for `docker load` and
+    `podman load`; return the digest it is loaded under.
 
-    The index gets each tag as `org.opencontainers.image.ref.name` (short tag) and
-    `io.containerd.image.name` (full name), the annotations loaders look for.
+    The layout's entry gets each tag as `org.opencontainers.image.ref.name` (short tag) and
+    `io.containerd.image.name` (full name), the annotations loaders look for. An index keeps
+    every platform: a loader takes the one it runs on.
     """
     tags = [normalize_tag(tag) for tag in repo_tags]
     if len(set(tags)) != len(tags):
         raise ImageError(f"repo tags given twice: {tags}")
-    image = layout.read_image(image_dir, verify_layers=True)
-    index = json.loads((image.root / layout.INDEX).read_text(encoding="utf-8"))
+    if layout.is_index(image_dir):
+        found = layout.read_index(image_dir, verify_layers=True)
+        root, top = found.root, found.digest
+        digests = [top]
+        for _, image in found.images:
+            digests += [image.manifest_digest, image.config_digest]
+            digests += [layer["digest"] for layer in image.layers]
+    else:
+        image = layout.read_image(image_dir, verify_layers=True)
+        root, top = image.root, image.manifest_digest
+        digests = [image.manifest_digest, image.config_digest]
+        digests += [layer["digest"] for layer in image.layers]
+    index = json.loads((root / layout.INDEX).read_text(encoding="utf-8"))
     descriptor = index["manifests"][0]
     manifests = []
     for tag in tags or [None]:
@@ -93,17 +111,14 @@ def build_oci_tarball(image_dir: str, output: str, repo_tags: Sequence[str]) -> 
             }
         manifests.append(entry)
     index["manifests"] = manifests
-    digests = [image.manifest_digest, image.config_digest] + [
-        layer["digest"] for layer in image.layers
-    ]
     entries = [
-        tarball.Entry(layout.OCI_LAYOUT, source=str(image.root / layout.OCI_LAYOUT)),
+        tarball.Entry(layout.OCI_LAYOUT, source=str(root / layout.OCI_LAYOUT)),
         tarball.Entry(layout.INDEX, data=layout.canonical_json(index)),
     ]
     entries += [
-        tarball.Entry("blobs/sha256/" + d[len("sha256:") :], source=str(image.blob(d)))
+        tarball.Entry("blobs/sha256/" + d[len("sha256:") :], source=str(layout.blob_path(root, d)))
         for d in dict.fromkeys(digests)
     ]
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     tarball.write_tar(entries, output)
-    return image.manifest_digest
+    return top

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from kit_lib import layout, tarball
+from kit_lib import imagetar, layout, tarball
 
 from oci.private import index
 
@@ -61,6 +61,16 @@ def test_annotations_from_a_file(tmp_path: Path) -> None:
     blob = layout.read_index(tmp_path / "out").index
     assert blob["annotations"] == {"org.opencontainers.image.title": "both"}
     assert json.loads((tmp_path / "out/index.json").read_text())["schemaVersion"] == 2
+
+
+def test_an_index_has_no_docker_save_form_but_an_oci_archive(tmp_path: Path) -> None:
+    both = tmp_path / "both"
+    images = [make_image(tmp_path, "a", "amd64"), make_image(tmp_path, "b", "arm64")]
+    assert index.main(["--output", str(both), *[f"--image={i}" for i in images]]) == 0
+    with pytest.raises(layout.ImageError, match='give oci_load\\(format = "oci"\\)'):
+        imagetar.build_tarball(str(both), str(tmp_path / "docker.tar"), ["a:b"])
+    digest = imagetar.build_oci_tarball(str(both), str(tmp_path / "oci.tar"), ["a:b"])
+    assert digest == layout.read_index(both).digest
 
 
 if __name__ == "__main__":

@@ -217,3 +217,19 @@ def test_zstd_layer_is_used_as_it_is() -> None:
         tar = stream.read()
     assert tarfile.open(fileobj=io.BytesIO(tar)).getnames() == ["app", "app/app.py"]
     assert img.config["rootfs"]["diff_ids"][-1] == sha(tar)
+
+
+def test_load_oci_format_of_an_index_keeps_every_platform() -> None:
+    index = layout.read_index(path("INDEX"))
+    with tarfile.open(path("INDEX_TARBALL")) as tar:
+        top = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
+        names = set(tar.getnames())
+    (entry,) = top["manifests"]
+    assert entry["digest"] == index.digest
+    assert entry["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    assert entry["annotations"]["io.containerd.image.name"] == "oci-tests/both:latest"
+    for _, image in index.images:  # both platforms' manifests, configs and layers
+        for digest in [image.manifest_digest, image.config_digest] + [
+            layer["digest"] for layer in image.layers
+        ]:
+            assert "blobs/sha256/" + digest.removeprefix("sha256:") in names
