@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build //:image twice from scratch (separate output bases and repository caches, nothing shared)
 # and compare the results byte for byte. Exit 1, naming the layer and files, when they differ.
-# Usage: tools/repro/check.sh [TARGET]   (default //:image)
+# Usage: tools/repro/check.sh [TARGET]   (default //:image; //:image_index compares each platform)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=${1:-//:image}

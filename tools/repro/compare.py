@@ -1,6 +1,7 @@
-"""Compare two builds of an image byte for byte; name the layer and files that differ.
+"""Compare two builds of an image or index byte for byte; name the layer and files that differ.
 
-Usage: compare.py LAYOUT_A LAYOUT_B. Exit 0 when the manifests are identical, 1 otherwise.
+Usage: compare.py LAYOUT_A LAYOUT_B. Exit 0 when the manifests are identical, 1 otherwise. For
+an index, each platform's image is compared the same way.
 """
 
 from __future__ import annotations
@@ -48,16 +49,36 @@ def differences(a: layout.Image, b: layout.Image) -> list[str]:
     return lines
 
 
+def index_differences(a: layout.Index, b: layout.Index) -> list[str]:
+    """differences() of each platform's image, named by platform; [] when the indexes match."""
+    if a.digest == b.digest:
+        return []
+    images_a = {layout.platform_name(d["platform"]): img for d, img in a.images}
+    images_b = {layout.platform_name(d["platform"]): img for d, img in b.images}
+    if sorted(images_a) != sorted(images_b):
+        return [f"platforms differ: {sorted(images_a)} vs {sorted(images_b)}"]
+    lines = [
+        f"{name}: {line}"
+        for name in sorted(images_a)
+        for line in differences(images_a[name], images_b[name])
+    ]
+    return lines or ["indexes differ (annotations or order)"]
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: compare.py LAYOUT_A LAYOUT_B", file=sys.stderr)
         return 2
-    a, b = (layout.read_image(p) for p in argv)
-    diff = differences(a, b)
+    if all(layout.is_index(p) for p in argv):
+        ia, ib = (layout.read_index(p) for p in argv)
+        digests, diff = (ia.digest, ib.digest), index_differences(ia, ib)
+    else:
+        a, b = (layout.read_image(p) for p in argv)
+        digests, diff = (a.manifest_digest, b.manifest_digest), differences(a, b)
     if not diff:
-        print(f"identical: {a.manifest_digest}")
+        print(f"identical: {digests[0]}")
         return 0
-    print(f"DIFFERENT: {a.manifest_digest} vs {b.manifest_digest}")
+    print(f"DIFFERENT: {digests[0]} vs {digests[1]}")
     for line in diff:
         print(f"  {line}")
     return 1
