@@ -510,7 +510,10 @@ class Client:
         instead, or the source no longer has the blob) is False and the caller uploads.
         """
         url = _with_query(self.url("blobs", "uploads", ""), mount=digest, **{"from": source})
-        resp = self.request("POST", url, {"Content-Length": "0"}, b"")
+        try:
+            resp = self.request("POST", url, {"Content-Length": "0"}, b"")
+        except AuthError:
+            return False  # no pull access to `source` with these credentials: upload instead
         if resp.status == 202:
             # An upload session we do not use: close it rather than leave it to expire.
             location = resp.header("Location")
