@@ -32,8 +32,8 @@ Example:
 
     oci_image_index(name = "index", images = [":image", ":image_arm64"])
 
-Not implemented (each fails with one line): oci_image_index's `platforms` transition, zstd
-layers, oci_load's `loader`, oci_push's `--platform` and crane's own flags.
+Not implemented (each fails with one line): oci_image_index's `platforms` transition,
+oci_load's `loader`, oci_push's `--platform` and crane's own flags.
 """
 
 load("//oci/private:files.bzl", "as_file")

@@ -114,7 +114,8 @@ oci_image_rule = rule(
         ),
         "tars": attr.label_list(
             doc = "Layers, in order, least-changing first: .tar (stays an uncompressed " +
-                  "layer), .tar.gz/.tgz (used as it is). zstd is not supported yet.",
+                  "layer), .tar.gz/.tgz and .tar.zst/.tzst (used as they are; a zstd layer's " +
+                  "diff_id is read through the zstd program).",
             allow_files = _LAYER_EXTENSIONS,
         ),
         "user": attr.string(doc = "User to run as: NAME, UID or UID:GID, e.g. \"65532:65532\"."),
