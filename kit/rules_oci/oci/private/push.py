@@ -263,7 +263,8 @@ def push(
                 # way finish (complete blobs are what a re-run skips).
                 for future in futures:
                     future.result()
-            for image in images if len(images) > 1 else []:
+            is_index = top_type == layout.INDEX_MEDIA_TYPE
+            for image in images if is_index else []:  # (one image: it is the top manifest)
                 data = image.blob(image.manifest_digest).read_bytes()
                 kind = image.manifest.get("mediaType") or layout.MANIFEST_MEDIA_TYPE
                 client.put_manifest(image.manifest_digest, data, kind)
@@ -273,7 +274,7 @@ def push(
                 raise RegistryError(
                     f"{repo}: registry stored the manifest as {stored}, not {top_digest}"
                 )
-            log(f"{'index' if len(images) > 1 else 'manifest'} {top_digest[:19]}: pushed")
+            log(f"{'index' if is_index else 'manifest'} {top_digest[:19]}: pushed")
             cache.remember(repo.host, [b.digest for b in blobs], repo.path)
         for tag in tags:
             client.put_manifest(tag, top_bytes, top_type)

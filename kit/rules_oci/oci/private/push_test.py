@@ -367,6 +367,22 @@ def test_index_push_then_inspect_with_skopeo(
     assert raw["manifests"][0]["digest"] == manifest_digest(amd64)
 
 
+def test_an_index_of_one_image_pushes_that_image_first(
+    registry: Registry, home: Path, tmp_path: Path
+) -> None:
+    only = make_image(tmp_path, "only", {"/a": b"only " + os.urandom(8)})
+    one = tmp_path / "one"
+    assert index.main(["--output", str(one), "--image", str(only)]) == 0
+    top = layout.read_index(one)
+    result = run_push(home, "--image", str(one), "-r", f"{registry.host}/single", "--insecure")
+    assert result.returncode == 0, result.stderr
+    assert remote_digest(registry.host, "single", manifest_digest(only)) == manifest_digest(only)
+    status, body = get(
+        f"http://{registry.host}/v2/single/manifests/{top.digest}", accept=layout.INDEX_MEDIA_TYPE
+    )
+    assert status == 200 and sha(body) == top.digest
+
+
 def test_basic_auth_credentials_from_the_usual_files(
     auth_registry: Registry, home: Path, small_image: Path, tmp_path: Path
 ) -> None:

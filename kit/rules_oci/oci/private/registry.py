@@ -515,10 +515,14 @@ class Client:
         except AuthError:
             return False  # no pull access to `source` with these credentials: upload instead
         if resp.status == 202:
-            # An upload session we do not use: close it rather than leave it to expire.
+            # An upload session we do not use: close it rather than leave it to expire (if
+            # that fails, the registry expires it; the push goes on).
             location = resp.header("Location")
             if location:
-                self.request("DELETE", urllib.parse.urljoin(resp.url, location), retry=False)
+                try:
+                    self.request("DELETE", urllib.parse.urljoin(resp.url, location), retry=False)
+                except RegistryError:
+                    pass
         return resp.status == 201
 
     def _location(self, resp: Response, what: str) -> str:
