@@ -89,15 +89,11 @@ def build_oci_tarball(image_dir: str, output: str, repo_tags: Sequence[str]) -> 
     if layout.is_index(image_dir):
         found = layout.read_index(image_dir, verify_layers=True)
         root, top = found.root, found.digest
-        digests = [top]
-        for _, image in found.images:
-            digests += [image.manifest_digest, image.config_digest]
-            digests += [layer["digest"] for layer in image.layers]
+        digests = [top] + [d for _, image in found.images for d in image.blob_digests]
     else:
         image = layout.read_image(image_dir, verify_layers=True)
         root, top = image.root, image.manifest_digest
-        digests = [image.manifest_digest, image.config_digest]
-        digests += [layer["digest"] for layer in image.layers]
+        digests = image.blob_digests
     index = json.loads((root / layout.INDEX).read_text(encoding="utf-8"))
     descriptor = index["manifests"][0]
     manifests = []

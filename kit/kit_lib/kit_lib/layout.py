@@ -100,6 +100,11 @@ class Image:
         """Layer descriptors of the manifest, in order (lowest first)."""
         return list(self.manifest.get("layers", []))
 
+    @property
+    def blob_digests(self) -> list[str]:
+        """Every blob of the image: its manifest, its config and its layers."""
+        return [self.manifest_digest, self.config_digest] + [x["digest"] for x in self.layers]
+
     def blob(self, digest: str) -> Path:
         """Path of one of this image's blobs."""
         return blob_path(self.root, digest)
@@ -285,9 +290,7 @@ def write_index(
         if name in seen:
             raise ImageError(f"{image_dir}: a second image for {name} (the first: {seen[name]})")
         seen[name] = str(image_dir)
-        for digest in [image.manifest_digest, image.config_digest] + [
-            layer["digest"] for layer in image.layers
-        ]:
+        for digest in image.blob_digests:
             copy_blob(image.root, staging, digest)
         size = image.blob(image.manifest_digest).stat().st_size
         descriptors.append(

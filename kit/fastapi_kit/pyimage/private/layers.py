@@ -14,12 +14,12 @@ import fnmatch
 import json
 import os
 import py_compile
-import struct
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from distroless.private import elf
 from kit_lib import tarball, zstd
 
 SITE = "site-packages/"
@@ -174,22 +174,17 @@ def strip_debug(entries: list, tmp: Path, strip: str) -> list:
     return out
 
 
-# OCI architecture -> ELF e_machine: x86-64, AArch64.
-ELF_MACHINES = {"amd64": 62, "arm64": 183}
-
-
 def wrong_cpu(entries: list, architecture: str) -> list[str]:
     """In-image paths of ELF files not built for `architecture` (a wheel for another CPU)."""
-    want = ELF_MACHINES[architecture]
+    want = elf.MACHINES[architecture]
     found = []
     for entry in entries:
         if entry.kind != tarball.FILE or entry.source is None:
             continue
         with open(entry.source, "rb") as f:
             head = f.read(20)
-        if len(head) == 20 and head[:4] == b"\x7fELF":
-            if struct.unpack_from("<H", head, 18)[0] != want:
-                found.append(entry.path)
+        if len(head) == 20 and elf.is_elf(head) and elf.machine(head) != want:
+            found.append(entry.path)
     return found
 
 
@@ -203,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-version", default="3.13")
     parser.add_argument("--venv", default="/opt/venv", help="venv the app layer plugs into")
     parser.add_argument("--compile", action="store_true", help="add .pyc files")
-    parser.add_argument("--architecture", default="amd64", choices=sorted(ELF_MACHINES))
+    parser.add_argument("--architecture", default="amd64", choices=sorted(elf.MACHINES))
     parser.add_argument("--strip", metavar="STRIP", help="strip debug info from .so files with it")
     parser.add_argument("--exclude", action="append", default=[], help="glob of files to leave out")
     parser.add_argument("--gzip", action="store_true", help="write a gzipped tar")

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from kit_lib import cli, layout
 from kit_lib.layout import ImageError
+from oci.private.registry import UsageError, parse_repository
 
 PROG = "cosign"
 
@@ -28,19 +29,13 @@ def digest_of(image_dir: str) -> str:
     return layout.read_image(image_dir, verify_layers=False).manifest_digest
 
 
-def _loopback(repository: str) -> bool:
-    host = repository.split("/", 1)[0].rsplit(":", 1)[0]
-    return host in ("localhost", "127.0.0.1", "[::1]")
-
-
 def command(args: argparse.Namespace, rest: Sequence[str]) -> list[str]:
     """The cosign command line for `args` (and the arguments meant for cosign)."""
     repository = args.repository or args.default_repository
     if not repository:
-        raise ValueError("no repository: set the rule's repository or pass -r/--repository")
-    if "@" in repository or ":" in repository.split("/")[-1]:
-        raise ValueError(f"-r {repository}: give HOST[:PORT]/NAME, without tag or digest")
-    reference = f"{repository}@{digest_of(args.image)}"
+        raise UsageError("no repository: set the rule's repository or pass -r/--repository")
+    repo = parse_repository(repository)  # oci_push's rules: no tag, no digest, a host
+    reference = f"{repo}@{digest_of(args.image)}"
     cmd = [args.cosign, args.mode, "--yes"]
     if args.mode == "sign":
         cmd.append("--recursive")  # an index: each platform's manifest is signed too
@@ -48,7 +43,7 @@ def command(args: argparse.Namespace, rest: Sequence[str]) -> list[str]:
         cmd += ["--type", args.type, "--predicate", args.predicate]
     if args.no_tlog:
         cmd += ["--use-signing-config=false", "--tlog-upload=false"]
-    if _loopback(repository):
+    if repo.is_local:
         cmd.append("--allow-http-registry")
     return [*cmd, *rest, reference]
 
@@ -66,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, rest = p.parse_known_args(argv)
     try:
         cmd = command(args, rest)
-    except ValueError as err:
+    except UsageError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
     except ImageError as err:

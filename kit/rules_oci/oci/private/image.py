@@ -57,38 +57,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _read(path: str, what: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except OSError as err:
-        raise ImageError(f"cannot read the {what} file {path}: {err.strerror}") from None
-
-
 def _list_file(path: str | None, what: str) -> list[str] | None:
     """A rules_oci list file: one line, items separated by commas; None if not given."""
     if path is None:
         return None
-    text = _read(path, what).strip("\n")
+    text = imageconfig.read_file(path, what).strip("\n")
     if "\n" in text:
         raise ImageError(f"{what} file {path}: expected one comma-separated line")
     return [item for item in text.split(",") if item] if text else []
-
-
-def _pairs_file(path: str | None, what: str) -> list[str]:
-    """A rules_oci KEY=VALUE file: one assignment a line, blank lines ignored."""
-    if path is None:
-        return []
-    # Each line is parsed (and a malformed one named) where it is used.
-    return [line for line in _read(path, what).splitlines() if line.strip()]
-
-
-def _assignments(items: list[str], what: str) -> dict[str, str]:
-    result: dict[str, str] = {}
-    for item in items:
-        key, value = imageconfig.parse_assignment(item, what)
-        result[key] = value
-    return result
 
 
 def _add_layer(tar: str, staging: Path, zstd: str | None) -> LayerInfo:
@@ -131,7 +107,7 @@ def _apply_config(cfg: dict[str, Any], args: argparse.Namespace) -> None:
         cfg.pop("Cmd", None)
         if cmd:
             cfg["Cmd"] = cmd
-    env = _pairs_file(args.env_file, "env")
+    env = imageconfig.pairs_file(args.env_file, "env")
     if env:
         cfg["Env"] = imageconfig.merge_env(cfg.get("Env") or [], env)
     if args.user is not None:
@@ -152,8 +128,10 @@ def _apply_config(cfg: dict[str, Any], args: argparse.Namespace) -> None:
 
 def build(args: argparse.Namespace) -> Result:
     """Write the image layout described by `args`; return what the summary needs."""
-    labels = _assignments(_pairs_file(args.labels_file, "labels"), "labels")
-    annotations = _assignments(_pairs_file(args.annotations_file, "annotations"), "annotations")
+    labels = imageconfig.assignments(imageconfig.pairs_file(args.labels_file, "labels"), "labels")
+    annotations = imageconfig.assignments(
+        imageconfig.pairs_file(args.annotations_file, "annotations"), "annotations"
+    )
     for tar in args.tar:
         if not os.path.isfile(tar):
             raise ImageError(f"layer not found: {tar}")
@@ -164,7 +142,9 @@ def build(args: argparse.Namespace) -> Result:
         base = layout.read_image(args.base, verify_layers=False)
     platform = _platform(args, base)
     if args.created_file:
-        created = imageconfig.check_created(_read(args.created_file, "created").strip())
+        created = imageconfig.check_created(
+            imageconfig.read_file(args.created_file, "created").strip()
+        )
     elif base:
         created = base.config.get("created") or imageconfig.EPOCH
     else:

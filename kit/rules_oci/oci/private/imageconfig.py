@@ -44,6 +44,32 @@ _USER = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(?::[A-Za-z0-9_.][A-Za-z0-9_.-
 _CREATED = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$")
 
 
+def read_file(path: str, what: str) -> str:
+    """The text of one of the rule's files; an unreadable one is one line naming it."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as err:
+        raise ImageError(f"cannot read the {what} file {path}: {err.strerror}") from None
+
+
+def pairs_file(path: str | None, what: str) -> list[str]:
+    """A rules_oci KEY=VALUE file: one assignment a line, blank lines ignored."""
+    if path is None:
+        return []
+    # Each line is parsed (and a malformed one named) where it is used.
+    return [line for line in read_file(path, what).splitlines() if line.strip()]
+
+
+def assignments(items: list[str], what: str) -> dict[str, str]:
+    """KEY=VALUE items as a dict, in order (a later key wins)."""
+    result: dict[str, str] = {}
+    for item in items:
+        key, value = parse_assignment(item, what)
+        result[key] = value
+    return result
+
+
 def parse_assignment(text: str, what: str) -> tuple[str, str]:
     """Split `KEY=VALUE`; the key must be non-empty."""
     key, sep, value = text.partition("=")

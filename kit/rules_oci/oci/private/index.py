@@ -26,13 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--annotations-file", help="KEY=VALUE lines (index annotations)")
     args = p.parse_args(argv)
     try:
-        annotations: dict[str, str] = {}
-        if args.annotations_file:
-            with open(args.annotations_file, encoding="utf-8") as f:
-                for line in f.read().splitlines():
-                    if line.strip():
-                        key, value = imageconfig.parse_assignment(line, "annotations")
-                        annotations[key] = value
+        annotations = imageconfig.assignments(
+            imageconfig.pairs_file(args.annotations_file, "annotations"), "annotations"
+        )
         with layout.staged_dir(args.output) as staging:
             digest = layout.write_index(staging, args.image, annotations)
         if args.digest_file:
