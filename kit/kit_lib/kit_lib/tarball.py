@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kit_lib import zstd
+
 FILE = "file"
 DIR = "dir"
 SYMLINK = "symlink"
@@ -138,6 +140,35 @@ def gzip_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def write_layer(
+    entries: Iterable[Entry],
+    out: str | os.PathLike[str],
+    compression: str = "",
+    zstd_program: str | None = None,
+) -> None:
+    """Write `entries` as a layer at `out`: a plain tar (""), "gzip" or "zstd" (by that program).
+
+    The plain tar of a compressed layer is a temporary file beside `out`, removed afterwards.
+    """
+    if compression not in ("", "gzip", "zstd"):
+        raise LayerError(f"unknown compression {compression!r}: give gzip, zstd or none")
+    if not compression:
+        write_tar(entries, out)
+        return
+    fd, plain = tempfile.mkstemp(prefix=".plain-", dir=Path(out).parent)
+    os.close(fd)
+    try:
+        write_tar(entries, plain)
+        if compression == "zstd":
+            zstd.compress_file(plain, out, zstd_program)
+        else:
+            gzip_file(plain, out)
+    except zstd.ZstdError as err:
+        raise LayerError(str(err)) from None
+    finally:
+        os.unlink(plain)
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

@@ -38,9 +38,13 @@ def program(given: str | None = None) -> str:
 
 
 def compress_file(
-    src: str | os.PathLike[str], dst: str | os.PathLike[str], zstd: str, level: int = LEVEL
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    zstd: str | None = None,
+    level: int = LEVEL,
 ) -> None:
-    """Compress `src` to `dst` reproducibly (one thread, no name), atomically."""
+    """Compress `src` to `dst` reproducibly (one thread, no name), atomically, with the zstd
+    program `zstd` (else $KIT_ZSTD)."""
     dst_path = Path(dst)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dst_path.parent)
     os.close(fd)

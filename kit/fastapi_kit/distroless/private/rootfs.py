@@ -25,8 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kit_lib import zstd
-from kit_lib.tarball import DIR, FILE, HARDLINK, SYMLINK, Entry, LayerError, gzip_file, write_tar
+from kit_lib.tarball import DIR, FILE, HARDLINK, SYMLINK, Entry, LayerError, write_layer
 
 from distroless.private import elf, policy, users
 from distroless.private.control import ControlError, parse_paragraphs
@@ -492,19 +491,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         tree = build(args.lock, args.debs, args.precompile, args.arch, args.with_optional)
-        if args.gzip or args.zstd:
-            plain = args.out.with_name(args.out.name + ".plain")
-            try:
-                write_tar(tree.values(), plain)
-                if args.zstd:
-                    zstd.compress_file(plain, args.out, args.zstd)
-                else:
-                    gzip_file(plain, args.out)
-            finally:
-                plain.unlink(missing_ok=True)
-        else:
-            write_tar(tree.values(), args.out)
-    except (BuildError, LayerError, OSError, zstd.ZstdError) as e:
+        compression = "zstd" if args.zstd else "gzip" if args.gzip else ""
+        write_layer(tree.values(), args.out, compression, args.zstd)
+    except (BuildError, LayerError, OSError) as e:
         print(f"rootfs: {e}", file=sys.stderr)
         return 1
     if args.sizes:

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from distroless.private import elf
-from kit_lib import tarball, zstd
+from kit_lib import tarball
 
 SITE = "site-packages/"
 
@@ -229,16 +229,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {err}", file=sys.stderr)
                 return 1
         try:
-            if args.gzip or args.zstd:
-                plain = Path(tmp) / "layer.tar"
-                tarball.write_tar(entries, plain)
-                if args.zstd:
-                    zstd.compress_file(plain, args.output, args.zstd)
-                else:
-                    tarball.gzip_file(plain, args.output)
-            else:
-                tarball.write_tar(entries, args.output)
-        except (tarball.LayerError, zstd.ZstdError) as err:
+            compression = "zstd" if args.zstd else "gzip" if args.gzip else ""
+            tarball.write_layer(entries, args.output, compression, args.zstd)
+        except tarball.LayerError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
     return 0

@@ -6,11 +6,9 @@ code the real layers use, so the test images are as reproducible as the real one
 
 from __future__ import annotations
 
-import os
 import sys
 
-from kit_lib import zstd
-from kit_lib.tarball import Entry, LayerError, gzip_file, write_tar
+from kit_lib.tarball import Entry, LayerError, write_layer
 
 
 def main(argv: list[str]) -> int:
@@ -30,16 +28,9 @@ def main(argv: list[str]) -> int:
             return 2
         entries.append(Entry(path, source=source, mode=0o644))
     try:
-        if compress or zstd_program:
-            write_tar(entries, argv[0] + ".plain")
-            if zstd_program:
-                zstd.compress_file(argv[0] + ".plain", argv[0], zstd_program)
-            else:
-                gzip_file(argv[0] + ".plain", argv[0])
-            os.unlink(argv[0] + ".plain")
-        else:
-            write_tar(entries, argv[0])
-    except (LayerError, OSError, zstd.ZstdError) as err:
+        compression = "zstd" if zstd_program else "gzip" if compress else ""
+        write_layer(entries, argv[0], compression, zstd_program)
+    except (LayerError, OSError) as err:
         print(f"make_layer: error: {err}", file=sys.stderr)
         return 1
     return 0
