@@ -1,27 +1,13 @@
-"""The `bazel run` scripts of oci_load and oci_push.
+"""The `bazel run` scripts of oci_load, oci_push, cosign_sign and cosign_attest.
 
-Each is a short bash script that finds its files with Bazel's own runfiles library
-(`@bazel_tools//tools/bash/runfiles`) and execs a py_binary tool, which runs on the registered
-Python toolchain. Nothing is looked up on PATH.
+Each is a short bash script that runs the tool's main .py file with the registered Python
+toolchain's interpreter, on the import path a py_binary's launcher would give it (the runfiles
+root and each repository in it). It skips that launcher, a second Python start that searches
+the runfiles and costs more than the push of an unchanged image. Nothing is looked up on PATH.
 """
 
 _TEMPLATE = """#!/usr/bin/env bash
 # Generated for {label}: {what}.
-set -euo pipefail
-f=bazel_tools/tools/bash/runfiles/runfiles.bash
-# shellcheck disable=SC1090
-source "${{RUNFILES_DIR:-$0.runfiles}}/$f" 2>/dev/null \\
-  || source "$0.runfiles/$f" 2>/dev/null \\
-  || {{ echo "{label}: error: cannot find $f (run it with bazel run)" >&2; exit 1; }}
-tool=$(rlocation "{tool}")
-{prelude}
-exec "$tool" {args} "$@"
-"""
-
-# The same, but the interpreter runs the tool's main file itself: the py_binary's launcher (a
-# second Python start that searches the runfiles) costs more than the push of an unchanged image.
-# The import path is what that launcher gives: the runfiles root and each repository in it.
-_DIRECT_TEMPLATE = """#!/usr/bin/env bash
 set -euo pipefail
 # Paths are canonical runfiles paths: no runfiles library (its repo-mapping look-ups fork).
 r="${{RUNFILES_DIR:-$0.runfiles}}"
@@ -53,59 +39,38 @@ def rlocation(ctx, file):
 def _shell_quote(text):
     return "'" + text.replace("'", "'\\''") + "'"
 
-def write_runner(ctx, what, tool, files, prelude = "", main = None, flags = []):
-    """Write `<name>.sh`, which execs `tool` with `--flag <runfile>` for each (flag, file).
+def write_runner(ctx, what, tool, main, files, prelude = "", flags = []):
+    """Write `<name>.sh`, which runs `main` with `flags`, then `--flag <runfile>` per (flag, file).
 
     Args:
-      ctx: the rule context; needs the `_bash_runfiles` attribute.
+      ctx: the rule context; the rule must declare PYTHON_TOOLCHAIN.
       what: One line saying what the script does.
-      tool: The py_binary's DefaultInfo.
+      tool: The py_binary's DefaultInfo: its runfiles (the tool's libraries) come along.
+      main: The tool's main .py File, run with the Python toolchain's interpreter.
       files: (flag, File) pairs handed to the tool as absolute runfiles paths.
       prelude: Extra bash lines before the exec.
-      main: The tool's main .py File: run it with the Python toolchain's interpreter directly
-        (the rule must declare PYTHON_TOOLCHAIN), skipping the py_binary's launcher.
-      flags: Literal arguments put before the files' (with `main` only).
+      flags: Literal arguments put before the files'.
 
     Returns:
       (the script File, the runfiles to return with it).
     """
     runner = ctx.actions.declare_file(ctx.label.name + ".sh")
-    args = " ".join([
-        '%s "$(rlocation "%s")"' % (flag, rlocation(ctx, f))
+    interpreter = ctx.toolchains[PYTHON_TOOLCHAIN].py3_runtime.interpreter
+    args = " ".join([_shell_quote(flag) for flag in flags] + [
+        '%s "$r/%s"' % (flag, rlocation(ctx, f))
         for flag, f in files
     ])
-    extra = []
-    if main:
-        interpreter = ctx.toolchains[PYTHON_TOOLCHAIN].py3_runtime.interpreter
-        args = " ".join([_shell_quote(flag) for flag in flags] + [
-            '%s "$r/%s"' % (flag, rlocation(ctx, f))
-            for flag, f in files
-        ])
-        content = _DIRECT_TEMPLATE.format(
+    ctx.actions.write(
+        output = runner,
+        content = _TEMPLATE.format(
             label = str(ctx.label),
+            what = what,
             python = rlocation(ctx, interpreter),
             main = rlocation(ctx, main),
             prelude = prelude,
             args = args,
-        )
-        extra = [interpreter, main]
-    else:
-        content = _TEMPLATE.format(
-            label = str(ctx.label),
-            what = what,
-            tool = rlocation(ctx, tool.files_to_run.executable),
-            prelude = prelude,
-            args = args,
-        )
-    ctx.actions.write(output = runner, content = content, is_executable = True)
-    bash = ctx.attr._bash_runfiles[DefaultInfo]
-    runfiles = ctx.runfiles(files = [f for _, f in files] + extra, transitive_files = bash.files)
-    runfiles = runfiles.merge_all([bash.default_runfiles, tool.default_runfiles])
-    return runner, runfiles
-
-BASH_RUNFILES_ATTR = {
-    "_bash_runfiles": attr.label(
-        doc = "Internal: Bazel's bash runfiles library.",
-        default = Label("@bazel_tools//tools/bash/runfiles"),
-    ),
-}
+        ),
+        is_executable = True,
+    )
+    runfiles = ctx.runfiles(files = [f for _, f in files] + [interpreter, main])
+    return runner, runfiles.merge(tool.default_runfiles)

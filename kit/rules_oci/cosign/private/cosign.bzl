@@ -1,6 +1,6 @@
 """cosign_sign and cosign_attest: `bazel run` runners over cosign/private/cosign.py."""
 
-load("//private:runner.bzl", "BASH_RUNFILES_ATTR", "PYTHON_TOOLCHAIN", "write_runner")
+load("//private:runner.bzl", "PYTHON_TOOLCHAIN", "write_runner")
 
 def _cosign_impl(ctx, mode):
     files = [("--cosign", ctx.file._cosign), ("--image", ctx.file.image)]
@@ -14,13 +14,13 @@ def _cosign_impl(ctx, mode):
         ctx,
         "cosign %s of %s" % (mode, ctx.label),
         ctx.attr._tool[DefaultInfo],
+        ctx.file._main,
         files,
-        main = ctx.file._main,
         flags = flags,
     )
     return [DefaultInfo(executable = runner, files = depset([runner]), runfiles = runfiles)]
 
-_COMMON = dict({
+_COMMON = {
     "image": attr.label(
         doc = "The pushed image or index (an OCI layout): its digest is what is signed.",
         mandatory = True,
@@ -43,7 +43,7 @@ _COMMON = dict({
         executable = True,
         cfg = "target",
     ),
-}, **BASH_RUNFILES_ATTR)
+}
 
 cosign_sign = rule(
     doc = """`bazel run :<name> -- [-r REPO] [--key FILE] [--no-tlog] [cosign flags]`: signs the

@@ -1,6 +1,6 @@
 """Implementation of oci_load: an image tarball, and a runner that loads it into docker or podman."""
 
-load("//private:runner.bzl", "BASH_RUNFILES_ATTR", "write_runner")
+load("//private:runner.bzl", "PYTHON_TOOLCHAIN", "write_runner")
 
 def _oci_load_impl(ctx):
     if ctx.attr.loader:
@@ -25,6 +25,7 @@ def _oci_load_impl(ctx):
         ctx,
         "loads the image into docker or podman on this host",
         tool,
+        ctx.file._load_main,
         [("--load", tarball)],
     )
     return [
@@ -42,7 +43,8 @@ OCI_LOAD_ENGINE) chooses the engine, `-- --engine-arg=ARG` passes global engine 
 """,
     implementation = _oci_load_impl,
     executable = True,
-    attrs = dict({
+    toolchains = [PYTHON_TOOLCHAIN],
+    attrs = {
         "format": attr.string(
             doc = "\"docker\" (docker save's tarball) or \"oci\" (an OCI layout tar).",
             default = "docker",
@@ -63,6 +65,11 @@ OCI_LOAD_ENGINE) chooses the engine, `-- --engine-arg=ARG` passes global engine 
             mandatory = True,
             allow_single_file = True,
         ),
+        "_load_main": attr.label(
+            doc = "Internal: load.py, which the runner runs with the Python toolchain.",
+            default = Label("//oci/private:load.py"),
+            allow_single_file = True,
+        ),
         "_load_runner": attr.label(
             doc = "Internal: load.py as the runner's tool.",
             default = Label("//oci/private:load_tool"),
@@ -75,5 +82,5 @@ OCI_LOAD_ENGINE) chooses the engine, `-- --engine-arg=ARG` passes global engine 
             executable = True,
             cfg = "exec",
         ),
-    }, **BASH_RUNFILES_ATTR),
+    },
 )

@@ -1,6 +1,6 @@
 """Implementation of oci_push: a runner that pushes an image to a registry with push.py."""
 
-load("//private:runner.bzl", "BASH_RUNFILES_ATTR", "PYTHON_TOOLCHAIN", "write_runner")
+load("//private:runner.bzl", "PYTHON_TOOLCHAIN", "write_runner")
 
 def _oci_push_impl(ctx):
     if ctx.attr.repository and ctx.file.repository_file:
@@ -33,10 +33,10 @@ def _oci_push_impl(ctx):
         ctx,
         "pushes the image (bazel run %s -- [-r HOST/NAME] [-t TAG]...)" % ctx.label,
         tool,
+        ctx.file._push_main,
         [("--image", ctx.file.image), ("--config", config)],
         # Paths the user types (--authfile) are relative to where they ran bazel.
         prelude = 'if [[ -n "${BUILD_WORKING_DIRECTORY:-}" ]]; then cd "$BUILD_WORKING_DIRECTORY"; fi',
-        main = ctx.file._push_main,
     )
     return [DefaultInfo(executable = runner, files = depset([runner]), runfiles = runfiles)]
 
@@ -45,7 +45,7 @@ oci_push_rule = rule(
     implementation = _oci_push_impl,
     executable = True,
     toolchains = [PYTHON_TOOLCHAIN],
-    attrs = dict({
+    attrs = {
         "image": attr.label(
             doc = "The image to push: an OCI layout directory (an oci_image).",
             mandatory = True,
@@ -79,5 +79,5 @@ oci_push_rule = rule(
             executable = True,
             cfg = "exec",
         ),
-    }, **BASH_RUNFILES_ATTR),
+    },
 )
