@@ -156,6 +156,26 @@ for i in $(seq "$edit_runs"); do
   copy_image "incremental-restore-$i" "$ws_a"
 done
 
+# start_server PID_VAR NAME READY_FILE TARGET ARGS...: `bazel run TARGET -- ARGS` in the
+# background, in its own process group (clean-up stops it, with everything it started, through
+# PID_VAR, set at once), until READY_FILE has content.
+start_server() {
+  local var=$1 name=$2 ready=$3 target=$4 pid
+  shift 4
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  setsid bash -c 'cd "$1" && exec ./bazelw --output_base="$2" --max_idle_secs=900 run \
+    --color=no --curses=no --repository_cache="$3" "$4" -- "${@:5}"' \
+    bench "$ws_a" "$ob_a" "$repos" "$target" "$@" >"$raw/logs/$name.log" 2>&1 &
+  pid=$!
+  printf -v "$var" '%s' "$pid"
+  for _ in $(seq 600); do
+    [[ -s $ready ]] && return 0
+    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$raw/logs/$name.log" >&2; die "$name failed"; }
+    sleep 0.2
+  done
+  die "$name did not start within 120 s"
+}
+
 # timed NAME CMD...: one wall time in seconds, appended to calls.tsv.
 timed() {
   local name=$1 start end us
@@ -192,17 +212,8 @@ say "push: our runner vs skopeo copy on //:image and //:image_index, $push_runs 
 run_tool push "$ws_a" "$ob_a" //bench:push --out "$raw/push.json" --runs "$push_runs"
 say "push: ./bazelw run //:push (no-op) to a local registry, $call_runs run(s)"
 registry_file="$scratch/registry.host"
-# shellcheck disable=SC2016 # expanded by the inner bash
-setsid bash -c 'cd "$1" && exec ./bazelw --output_base="$2" --max_idle_secs=900 run \
-  --color=no --curses=no --repository_cache="$3" //bench:push -- --serve "$4" --watch-pid "$5"' \
-  bench "$ws_a" "$ob_a" "$repos" "$registry_file" "$$" >"$raw/logs/registry.log" 2>&1 &
-registry_pid=$!
-for _ in $(seq 600); do
-  [[ -s $registry_file ]] && break
-  kill -0 "$registry_pid" 2>/dev/null || { tail -n 20 "$raw/logs/registry.log" >&2; die "registry failed"; }
-  sleep 0.2
-done
-[[ -s $registry_file ]] || die "registry did not start within 120 s"
+start_server registry_pid registry "$registry_file" //bench:push --serve "$registry_file" \
+  --watch-pid "$$"
 push_to=(run --color=no --curses=no --repository_cache="$repos" //:push -- -r "$(cat "$registry_file")/app")
 bzl "$ws_a" "$ob_a" "${push_to[@]}" >"$raw/logs/push-first.log" 2>&1 \
   || { tail -n 20 "$raw/logs/push-first.log" >&2; die "./bazelw run //:push failed"; }
@@ -218,19 +229,8 @@ registry_pid=""
 
 say "remote cache: nginx WebDAV on loopback, two clean builds"
 port_file="$scratch/cache.port"
-# In its own process group, so that clean-up stops it with everything it started.
-# shellcheck disable=SC2016 # expanded by the inner bash
-setsid bash -c 'cd "$1" && exec ./bazelw --output_base="$2" --max_idle_secs=900 run \
-  --color=no --curses=no --repository_cache="$3" //bench:cache_server -- \
-  --port-file "$4" --stats "$5" --watch-pid "$6"' bench "$ws_a" "$ob_a" "$repos" "$port_file" \
-  "$raw/cache.json" "$$" >"$raw/logs/cache_server.log" 2>&1 &
-cache_pid=$!
-for _ in $(seq 600); do
-  [[ -s $port_file ]] && break
-  kill -0 "$cache_pid" 2>/dev/null || { tail -n 20 "$raw/logs/cache_server.log" >&2; die "cache server failed"; }
-  sleep 0.2
-done
-[[ -s $port_file ]] || die "cache server did not start within 120 s"
+start_server cache_pid cache_server "$port_file" //bench:cache_server --port-file "$port_file" \
+  --stats "$raw/cache.json" --watch-pid "$$"
 remote=(--config=remote "--remote_cache=http://127.0.0.1:$(cat "$port_file")")
 grep -q '^build:remote ' "$ws_a/.bazelrc" || die ".bazelrc has no build:remote config"
 ws_b="$scratch/ws-b"
