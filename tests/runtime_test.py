@@ -110,6 +110,7 @@ def test_commands_inside_the_image(app: tuple[container.Container, int], code: s
 # image (base/precompile.txt), or each start recompiles it on the read-only root.
 STARTUP_IMPORTS = """
 import importlib.util, os, sys
+STDLIB = "/usr/lib/python%d.%d/" % sys.version_info[:2]
 import app.main, uvicorn, uvicorn.config, uvicorn.server
 import fastapi_kit_launcher.serve, fastapi_kit_launcher.protocols
 from app.config import load_settings
@@ -117,7 +118,7 @@ config = uvicorn.Config(app.main.create_app(load_settings(os.environ)), proxy_he
 config.load()
 missing = sorted(
     m.__file__ for m in list(sys.modules.values())
-    if (getattr(m, "__file__", None) or "").startswith("/usr/lib/python3.13/")
+    if (getattr(m, "__file__", None) or "").startswith(STDLIB)
     and m.__file__.endswith(".py")
     and not os.path.exists(importlib.util.cache_from_source(m.__file__))
 )
@@ -130,7 +131,9 @@ def test_stdlib_imported_at_startup_is_precompiled(app: tuple[container.Containe
     result = c.exec("/opt/venv/bin/python", "-c", STARTUP_IMPORTS)
     assert result.returncode == 0, result.stderr
     missing = result.stdout.split()
-    assert not missing, f"add to base/precompile.txt: {missing}"
+    python = os.environ["PYTHON_VERSION"]
+    listing = "precompile.txt" if python == "3.13" else f"precompile.py{python}.txt"
+    assert not missing, f"add to @fastapi_kit//distroless:{listing}: {missing}"
 
 
 def test_root_filesystem_is_read_only(app: tuple[container.Container, int]):

@@ -60,7 +60,8 @@ SHA256: {c}
 
 def test_private_apt_config(tmp_path):
     mirror = "http://mirror.example.invalid/debian"
-    conf = lock.apt_config(tmp_path, mirror, mirror + "-security", "/k.gpg", "arm64")
+    release = lock.RELEASES["3.13"]
+    conf = lock.apt_config(tmp_path, mirror, mirror + "-security", "/k.gpg", "arm64", release)
     text = conf.read_text()
     assert f'Dir::State::status "{tmp_path}/status";' in text
     assert f'Dir::State::Lists "{tmp_path}/lists";' in text
@@ -70,6 +71,18 @@ def test_private_apt_config(tmp_path):
         f"deb [arch=arm64 signed-by=/k.gpg] {mirror} trixie main\n"
         f"deb [arch=arm64 signed-by=/k.gpg] {mirror} trixie-updates main\n"
         f"deb [arch=arm64 signed-by=/k.gpg] {mirror}-security trixie-security main\n"
+    )
+    assert "Check-Valid-Until" not in text  # a stable release's expiry is checked
+
+
+def test_testing_release_apt_config(tmp_path):
+    mirror = "http://mirror.example.invalid/debian"
+    release = lock.RELEASES["3.14"]
+    conf = lock.apt_config(tmp_path, mirror, mirror + "-security", "/k.gpg", "amd64", release)
+    assert 'Acquire::Check-Valid-Until "false";' in conf.read_text()
+    assert (tmp_path / "etc/sources.list").read_text() == (
+        f"deb [arch=amd64 signed-by=/k.gpg] {mirror} forky main\n"
+        f"deb [arch=amd64 signed-by=/k.gpg] {mirror}-security forky-security main\n"
     )
 
 
@@ -118,7 +131,7 @@ def test_main_writes_sorted_lock(workspace, monkeypatch):
     root, keyring = workspace
     fake_apt(root / "bin", ALL)
     monkeypatch.setenv("PATH", f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    assert lock.main(["--keyring", str(keyring)]) == 0
+    assert lock.main(["--keyring", str(keyring), "--python", "3.13"]) == 0
     entries = json.loads((root / HERE / "packages.lock.json").read_text())
     assert [e["name"] for e in entries] == ["app", "libc"]
     assert entries[0]["depends"] == ["libc"]
@@ -138,7 +151,7 @@ def test_one_architecture(workspace, monkeypatch):
     root, keyring = workspace
     fake_apt(root / "bin", ALL)
     monkeypatch.setenv("PATH", f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    assert lock.main(["--keyring", str(keyring), "--arch", "arm64"]) == 0
+    assert lock.main(["--keyring", str(keyring), "--python", "3.13", "--arch", "arm64"]) == 0
     assert (root / HERE / "packages.arm64.lock.json").is_file()
     assert not (root / HERE / "packages.lock.json").exists()
 
@@ -148,7 +161,7 @@ def test_main_fails_cleanly_when_apt_fails(workspace, monkeypatch, capsys):
     fake_apt(root / "bin", ALL, update_rc=100)
     monkeypatch.setenv("PATH", f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}")
     (root / HERE / "packages.lock.json").write_text("old\n")
-    assert lock.main(["--keyring", str(keyring)]) == 1
+    assert lock.main(["--keyring", str(keyring), "--python", "3.13"]) == 1
     assert (
         capsys.readouterr().err
         == "lock: apt-get update for trixie (amd64) failed: E: update failed\n"
@@ -166,15 +179,15 @@ def test_audit_names_what_a_suite_has_newer(workspace, monkeypatch, capsys):
     current = [{"name": "app", "version": "1.0"}, {"name": "libc", "version": "2.41+deb13u1"}]
     path.write_text(json.dumps(current))
     arm64.write_text(json.dumps(old))
-    assert lock.main(["--keyring", str(keyring), "--audit"]) == 1
+    assert lock.main(["--keyring", str(keyring), "--python", "3.13", "--audit"]) == 1
     out = capsys.readouterr().out
-    assert "behind (arm64): libc 2.41: 2.41+deb13u1 in trixie-security" in out
+    assert "behind (trixie, arm64): libc 2.41: 2.41+deb13u1 in trixie-security" in out
     suites = "trixie, trixie-updates, trixie-security"
-    assert f"2 locked packages (amd64) checked against {suites}: 0 behind" in out
-    assert f"2 locked packages (arm64) checked against {suites}: 1 behind" in out
+    assert f"2 locked packages (trixie, amd64) checked against {suites}: 0 behind" in out
+    assert f"2 locked packages (trixie, arm64) checked against {suites}: 1 behind" in out
     assert json.loads(arm64.read_text()) == old  # the audit writes nothing
     arm64.write_text(json.dumps(current))
-    assert lock.main(["--keyring", str(keyring), "--audit"]) == 0
+    assert lock.main(["--keyring", str(keyring), "--python", "3.13", "--audit"]) == 0
     assert ": 0 behind" in capsys.readouterr().out
 
 
@@ -185,7 +198,7 @@ def test_optional_packages_are_locked_and_marked(workspace, monkeypatch):
     fake_apt(root / "bin", dict(ALL, trixie=INDEX + extra))
     monkeypatch.setenv("PATH", f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}")
     (root / HERE / "packages.in").write_text("app\n+cxx\n-debconf\n-debconf-2.0\n")
-    assert lock.main(["--keyring", str(keyring), "--arch", "amd64"]) == 0
+    assert lock.main(["--keyring", str(keyring), "--python", "3.13", "--arch", "amd64"]) == 0
     entries = json.loads((root / HERE / "packages.lock.json").read_text())
     # cxx is locked for opt-in bases; libc, which the base needs anyway, is not optional.
     assert [(e["name"], e.get("optional", False)) for e in entries] == [
@@ -193,6 +206,23 @@ def test_optional_packages_are_locked_and_marked(workspace, monkeypatch):
         ("cxx", True),
         ("libc", False),
     ]
+
+
+def test_python_314_locks_from_forky_with_its_own_names(workspace, monkeypatch):
+    root, keyring = workspace
+    index = INDEX.replace("Package: app", "Package: python3.14-minimal")
+    # forky-security between fixes: apt keeps no list file for an empty index.
+    fake_apt(root / "bin", {"forky": index})
+    monkeypatch.setenv("PATH", f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    (root / HERE / "packages.in").write_text("python{python}-minimal\n-debconf\n-debconf-2.0\n")
+    release = "mirror_debian-security_dists_forky-security_InRelease"
+    (root / "bin" / "apt-get").write_text(
+        (root / "bin" / "apt-get").read_text() + f"open(os.path.join(lists, {release!r}), 'w')\n"
+    )
+    assert lock.main(["--keyring", str(keyring), "--python", "3.14", "--arch", "amd64"]) == 0
+    entries = json.loads((root / HERE / "packages.py3.14.lock.json").read_text())
+    assert [e["name"] for e in entries] == ["libc", "python3.14-minimal"]
+    assert not (root / HERE / "packages.lock.json").exists()  # 3.13's lock is left alone
 
 
 def test_missing_keyring(workspace, capsys):

@@ -85,6 +85,10 @@ _RUNTIME_TEST = Label("//fastapi_image/private:runtime_test.py")
 _QEMU_AARCH64 = Label("@qemu_aarch64//:qemu-aarch64")
 _LAUNCHER = Label("//launcher")
 
+# The interpreter that writes an image's bytecode, by the base's Python; the build's own Python
+# (3.13) where there is none.
+_COMPILERS = {"3.14": Label("@python3_14//:python3.14")}
+
 # The launcher's settings (@fastapi_kit//launcher), which STEMrun passes through by default.
 LAUNCHER_SETTINGS = [
     "PORT",
@@ -151,6 +155,8 @@ def fastapi_image(
         module = None,
         port = 8000,
         base = Label("//distroless:base_layer"),
+        python = "3.13",
+        wheels = None,
         arm64 = None,
         base_arm64 = Label("//distroless:base_layer_arm64"),
         compression = "gzip",
@@ -189,12 +195,24 @@ def fastapi_image(
         `<module path>.py`.
       port: TCP port the app listens on: set as PORT, exposed, and the one `docker run -p`
         maps. The runtime test overrides PORT with a free port.
-      base: The base layer: a tar with Python at /usr/bin/python3.13 and the nonroot user.
+      base: The base layer: a tar with Python at /usr/bin/pythonX.Y (`python`) and the nonroot
+        user.
+      python: The base's Python: "3.13" (default; Debian 13) or "3.14" (Debian forky, the
+        testing suite: security fixes arrive later than in a stable release). With "3.14" the
+        bytecode is written by the machine's python3.14 (./bazelw's managed root has it) and the
+        venv needs cp314 wheels: give `wheels`, unless `app`'s deps already come from a cp314
+        hub.
+      wheels: The app's third-party wheels for this image: `platform_wheels(member,
+        "linux/amd64", python = "3.14")` of the uv extension's defs.bzl (a dict {deps, wheels}),
+        for a `python` other than the one `app`'s deps were installed for. None (default): the
+        venv holds `app`'s own third-party deps.
       arm64: The app's third-party wheels for linux/arm64: `platform_wheels(member,
         "linux/arm64")` of the uv extension's defs.bzl (a dict {deps, wheels} from a pip.parse
         hub that downloads aarch64 wheels). Adds <name>_arm64 and <name>_index, and STEMpush
         pushes the index. None (default): amd64 only.
       base_arm64: The arm64 base layer (the same packages from the arm64 Debian lock).
+        With `python = "3.14"`, give `arm64 = platform_wheels(member, "linux/arm64", python =
+        "3.14")`.
       compression: "gzip" (default; every runtime reads it) or "zstd" (smaller and faster to
         unpack; containerd >= 1.5, podman, docker >= 23 read it): how the venv and app layers
         are compressed, and which base is used when `base`/`base_arm64` are the defaults.
@@ -251,11 +269,17 @@ def fastapi_image(
         arm64_problem = "a dict of %s" % ", ".join(sorted(arm64.keys()))
     if arm64_problem:
         arm64 = None
+    wheels_problem = ""
+    if wheels != None and (type(wheels) != "dict" or sorted(wheels.keys()) != ["deps", "wheels"]):
+        wheels_problem = "a " + type(wheels) if type(wheels) != "dict" else "a dict of %s" % ", ".join(sorted(wheels.keys()))
+        wheels = None
 
     # Every argument is checked here, at analysis time: the image's entrypoint comes from it.
     fastapi_image_args(
         name = name + "_args",
         arm64_problem = arm64_problem,
+        python = python,
+        wheels_problem = wheels_problem,
         asgi = asgi or "",
         entrypoint = entrypoint,
         env_keys = sorted(env.keys()),
@@ -288,15 +312,26 @@ def fastapi_image(
     metadata.update(labels)
 
     # The default bases come in variants (@fastapi_kit//distroless:BUILD.bazel).
+    py_suffix = "_py3.14" if python == "3.14" else ""
     variant = ("_cxx" if libstdcxx else "") + ("_zstd" if compression == "zstd" else "")
     if base == Label("//distroless:base_layer"):
-        base = Label("//distroless:base_layer" + variant)
+        base = Label("//distroless:base_layer" + py_suffix + variant)
     if base_arm64 == Label("//distroless:base_layer_arm64"):
-        base_arm64 = Label("//distroless:base_layer_arm64" + variant)
-    layer_common = dict(common, compression = compression)
+        base_arm64 = Label("//distroless:base_layer" + py_suffix + "_arm64" + variant)
+    debian_locks = {
+        "3.13": ("packages.lock.json", "packages.arm64.lock.json"),
+        "3.14": ("packages.py3.14.lock.json", "packages.py3.14.arm64.lock.json"),
+    }.get(python, ("packages.lock.json", "packages.arm64.lock.json"))
+    layer_common = dict(
+        common,
+        compiler = _COMPILERS.get(python),
+        compression = compression,
+        python = "/usr/bin/python" + python,
+        python_version = python,
+    )
     py_venv_layer(
         name = stem + "venv_layer",
-        deps = [app],
+        deps = wheels["deps"] if wheels != None else [app],
         site_libs = [_LAUNCHER] if asgi else [],
         **layer_common
     )
@@ -392,17 +427,17 @@ def fastapi_image(
     if sbom:
         image_sbom(
             name = name + "_sbom",
-            debian_lock = Label("//distroless:packages.lock.json"),
+            debian_lock = Label("//distroless:" + debian_locks[0]),
             image = image,
             image_name = image_name,
-            **dict(common, **sbom)
+            **dict(common, **dict(sbom, **({"wheels": wheels["wheels"]} if wheels != None else {})))
         )
         sboms = [":" + name + "_sbom"]
         if arm64 != None:
             # The arm64 image's own packages: its Debian lock and its aarch64 wheels.
             image_sbom(
                 name = name + "_arm64_sbom",
-                debian_lock = Label("//distroless:packages.arm64.lock.json"),
+                debian_lock = Label("//distroless:" + debian_locks[1]),
                 image = image + "_arm64",
                 image_name = image_name,
                 **dict(common, **dict(sbom, wheels = arm64["wheels"]))
@@ -451,6 +486,7 @@ def fastapi_image(
         labels = metadata,
         module = module or "",
         port = port,
+        python_version = python,
         user = USER,
         workdir = WORKDIR,
         **common
@@ -494,6 +530,7 @@ def fastapi_image(
                     "CONTAINER_ENV": json.encode(runtime_test_env).replace("$", "$$"),
                     "HEALTH_PATH": health_path,
                     "IMAGE": "$(rlocationpath %s)" % test_image,
+                    "PYTHON_VERSION": python,
                 }),
                 # No generated __init__.py: an empty `fastapi` package in the runfiles would shadow
                 # the real one for anything imported there.

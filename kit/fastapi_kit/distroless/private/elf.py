@@ -1,5 +1,7 @@
 """Read the shared libraries an ELF file needs (DT_NEEDED), to prove the layer is complete.
 
+(Its DT_SONAME too, for the ld.so.cache the base ships: see ldcache.py.)
+
 Excluding packages and pruning files can leave a library or an extension module whose
 dependency is gone; that shows up only when a user imports it. Checking DT_NEEDED of every ELF in
 the layer at build time turns that into a build error.
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 
 ELF_MAGIC = b"\x7fELF"
 _PT_LOAD, _PT_DYNAMIC, _PT_INTERP = 1, 2, 3
-_DT_NULL, _DT_NEEDED, _DT_STRTAB, _DT_RPATH, _DT_RUNPATH = 0, 1, 5, 15, 29
+_DT_NULL, _DT_NEEDED, _DT_STRTAB, _DT_SONAME, _DT_RPATH, _DT_RUNPATH = 0, 1, 5, 14, 15, 29
 
 
 class ElfError(ValueError):
@@ -33,6 +35,8 @@ class Dynamic:
     interpreter: str | None = None
     # e_machine: 62 for x86-64, 183 for AArch64 (the ELF machine numbers).
     machine: int = 0
+    # DT_SONAME: the name a shared library is linked and cached under ("libssl.so.3").
+    soname: str | None = None
 
 
 # Debian architecture -> ELF e_machine of its binaries.
@@ -108,4 +112,5 @@ def dynamic(data: bytes) -> Dynamic:
     runpath = [
         p for t, v in entries if t in (_DT_RPATH, _DT_RUNPATH) for p in string(v).split(":") if p
     ]
-    return Dynamic(needed, runpath, interpreter, cpu)
+    soname = next((string(v) for t, v in entries if t == _DT_SONAME), None)
+    return Dynamic(needed, runpath, interpreter, cpu, soname)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
-PY = "usr/lib/python3.13"
+# The standard library folders of the Pythons a base can carry.
+PY_DIRS = ("usr/lib/python3.13", "usr/lib/python3.14")
 # Debian's multiarch library folders of the architectures the base is built for.
 LIBDIRS = ("usr/lib/x86_64-linux-gnu", "usr/lib/aarch64-linux-gnu")
 
@@ -19,11 +20,18 @@ def _each_libdir(rules: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], .
     return tuple((pattern.format(lib=lib), why) for lib in LIBDIRS for pattern, why in rules)
 
 
+def _each_python(rules: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The rules written with `{py}`, once per standard library folder."""
+    return tuple((pattern.format(py=py), why) for py in PY_DIRS for pattern, why in rules)
+
+
 GCONV = "{lib}/gconv"
 
 KEEP: tuple[tuple[str, str], ...] = (
     ("usr/share/doc/*/copyright", "licence notices must ship with the binaries"),
     ("usr/bin/python3.13", "the interpreter"),
+    ("usr/bin/python3.14", "the interpreter"),
+    ("usr/sbin/ldconfig", "prints ld.so.cache for ctypes.util.find_library (no shell, no writes)"),
     *_each_libdir(
         (
             (f"{GCONV}/gconv-modules", "iconv configuration"),
@@ -49,6 +57,8 @@ DROP: tuple[tuple[str, str], ...] = (
     ("usr/share/lintian/*", "packaging lint data"),
     ("usr/share/locale/*", "message translations"),
     ("usr/share/bug/*", "bug-reporting scripts"),
+    ("usr/lib/locale/*", "compiled locales; glibc >= 2.35 has C.UTF-8 built in"),
+    ("usr/lib/locale", "compiled locales; glibc >= 2.35 has C.UTF-8 built in"),
     ("usr/share/gdb/*", "debugger helpers"),
     ("usr/share/gcc/*", "debugger pretty-printers"),
     ("usr/share/binfmts/*", "binfmt registration"),
@@ -68,7 +78,7 @@ DROP: tuple[tuple[str, str], ...] = (
     ("usr/share/ca-certificates", "sources of the bundle made at build time"),
     ("usr/share/ca-certificates/*", "sources of the bundle made at build time"),
     # Programs: a distroless image runs only the interpreter.
-    ("usr/bin/*", "programs other than python3.13"),
+    ("usr/bin/*", "programs other than the interpreter"),
     ("usr/sbin/*", "administration programs"),
     ("usr/games/*", "programs"),
     *_each_libdir(
@@ -88,24 +98,28 @@ DROP: tuple[tuple[str, str], ...] = (
     ("*/__pycache__/*", "bytecode caches"),
     ("*.pyc", "bytecode caches"),
     # Python: package installers and tools a runtime does not use.
-    (f"{PY}/ensurepip/*", "pip installer"),
-    (f"{PY}/ensurepip", "pip installer"),
     ("usr/lib/python3/dist-packages/pip/*", "pip"),
-    (f"{PY}/test/*", "CPython's own tests"),
-    (f"{PY}/test", "CPython's own tests"),
-    (f"{PY}/idlelib*", "IDLE editor"),
-    (f"{PY}/tkinter*", "Tk GUI"),
-    (f"{PY}/turtle.py", "turtle graphics (needs Tk)"),
-    (f"{PY}/turtledemo*", "turtle graphics demos"),
-    (f"{PY}/pydoc_data*", "help() topic texts"),
-    (f"{PY}/lib-dynload/_test*", "CPython test modules"),
-    (f"{PY}/lib-dynload/_ctypes_test*", "CPython test modules"),
-    (f"{PY}/lib-dynload/_xxtestfuzz*", "CPython test modules"),
-    (f"{PY}/lib-dynload/xx*", "CPython example modules"),
-    # Extension modules whose libraries are excluded in packages.in.
-    (f"{PY}/lib-dynload/_dbm.*", "needs libdb, excluded"),
-    (f"{PY}/lib-dynload/_curses*", "needs ncurses, excluded"),
-    (f"{PY}/lib-dynload/readline.*", "needs readline, excluded"),
+    *_each_python(
+        (
+            ("{py}/ensurepip/*", "pip installer"),
+            ("{py}/ensurepip", "pip installer"),
+            ("{py}/test/*", "CPython's own tests"),
+            ("{py}/test", "CPython's own tests"),
+            ("{py}/idlelib*", "IDLE editor"),
+            ("{py}/tkinter*", "Tk GUI"),
+            ("{py}/turtle.py", "turtle graphics (needs Tk)"),
+            ("{py}/turtledemo*", "turtle graphics demos"),
+            ("{py}/pydoc_data*", "help() topic texts"),
+            ("{py}/lib-dynload/_test*", "CPython test modules"),
+            ("{py}/lib-dynload/_ctypes_test*", "CPython test modules"),
+            ("{py}/lib-dynload/_xxtestfuzz*", "CPython test modules"),
+            ("{py}/lib-dynload/xx*", "CPython example modules"),
+            # Extension modules whose libraries are excluded in packages.in.
+            ("{py}/lib-dynload/_dbm.*", "needs libdb, excluded"),
+            ("{py}/lib-dynload/_curses*", "needs ncurses, excluded"),
+            ("{py}/lib-dynload/readline.*", "needs readline, excluded"),
+        )
+    ),
 )
 
 

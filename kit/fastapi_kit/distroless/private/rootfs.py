@@ -17,7 +17,6 @@ import hashlib
 import io
 import json
 import posixpath
-import py_compile
 import sys
 import tarfile
 import tempfile
@@ -25,9 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kit_lib import bytecode
 from kit_lib.tarball import DIR, FILE, HARDLINK, SYMLINK, Entry, LayerError, write_layer
 
-from distroless.private import elf, policy, users
+from distroless.private import elf, ldcache, policy, users
 from distroless.private.control import ControlError, parse_paragraphs
 from distroless.private.debfile import Deb, DebError, read_deb
 
@@ -36,10 +36,14 @@ Tree = dict[str, Entry]
 # Debian architecture -> its multiarch triplet (library folders, _sysconfigdata's name).
 MULTIARCH = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
 MERGED_USR = {"bin": "usr/bin", "lib": "usr/lib", "lib64": "usr/lib64", "sbin": "usr/sbin"}
-ALLOWED_BIN = {"usr/bin/python3.13", "usr/bin/python3"}
+# The Python versions a base can carry (each from its Debian release's lock).
+PYTHONS = ("3.13", "3.14")
 STATUS_DIR = "var/lib/dpkg/status.d"
 CA_SOURCE = "usr/share/ca-certificates"
 CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt"
+LD_CACHE = "etc/ld.so.cache"
+# The one program besides the interpreter: ctypes.util.find_library runs `/sbin/ldconfig -p`.
+LDCONFIG = "usr/sbin/ldconfig"
 NONROOT_HOME = "home/nonroot"
 
 
@@ -280,7 +284,7 @@ def add(tree: Tree, entry: Entry, replace: bool = False) -> None:
     tree[name] = entry
 
 
-def add_generated(tree: Tree, packages: list[Package], bundle: bytes) -> None:
+def add_generated(tree: Tree, packages: list[Package], bundle: bytes, python: str = "3.13") -> None:
     """Add accounts, the CA bundle, links and directories that the image needs."""
     for link, target in MERGED_USR.items():
         existing = tree.get(link)
@@ -290,7 +294,7 @@ def add_generated(tree: Tree, packages: list[Package], bundle: bytes) -> None:
             add(tree, Entry(link, SYMLINK, 0o777, target=target))
         elif existing.kind != SYMLINK or existing.target != target:
             raise BuildError(f"/{link} must be a symlink to {target} (merged /usr)")
-    add(tree, Entry("usr/bin/python3", SYMLINK, 0o777, target="python3.13"))
+    add(tree, Entry("usr/bin/python3", SYMLINK, 0o777, target=f"python{python}"))
     add(tree, Entry("etc/passwd", FILE, 0o644, data=users.passwd().encode()))
     add(tree, Entry("etc/group", FILE, 0o644, data=users.group().encode()))
     add(tree, Entry("etc/nsswitch.conf", FILE, 0o644, data=users.NSSWITCH.encode()))
@@ -323,6 +327,32 @@ def normalize_modes(tree: Tree) -> None:
         tree[name] = dataclasses.replace(entry, mode=mode, uid=0, gid=0)
 
 
+def ld_cache(tree: Tree, arch: str) -> bytes:
+    """/etc/ld.so.cache of the tree's shared libraries, for `ldconfig -p` (ctypes.util).
+
+    Like ldconfig: every ELF file named lib*.so* or ld-*.so* in the loader's folders, under its
+    DT_SONAME, where that name is in the same folder (the .debs ship those links).
+    """
+    found = []
+    for folder in lib_dirs(arch):
+        if resolve(tree, folder) != folder:
+            continue  # /lib -> usr/lib: the same folder by another name
+        for name in sorted(tree):
+            base = name[len(folder) + 1 :]
+            if not name.startswith(folder + "/") or "/" in base:
+                continue
+            if not base.startswith(("lib", "ld-")) or ".so" not in base:
+                continue
+            real = resolve(tree, name)
+            entry = tree.get(real) if real else None
+            if entry is None or entry.kind != FILE or not entry.data or not elf.is_elf(entry.data):
+                continue
+            soname = elf.dynamic(entry.data).soname
+            if soname and resolve(tree, f"{folder}/{soname}") == real:
+                found.append((soname, f"/{folder}/{soname}"))
+    return ldcache.write_cache(found, arch)
+
+
 # --- checks -------------------------------------------------------------------------------------
 
 
@@ -332,15 +362,16 @@ def lib_dirs(arch: str) -> tuple[str, ...]:
     return (f"lib/{triplet}", f"usr/lib/{triplet}", "lib64", "usr/lib64", "lib", "usr/lib")
 
 
-def problems(tree: Tree, arch: str = "amd64") -> list[str]:
+def problems(tree: Tree, arch: str = "amd64", python: str = "3.13") -> list[str]:
     """Return every reason the tree is not a sound distroless base (empty when it is)."""
     out = []
+    allowed_bin = {f"usr/bin/python{python}", "usr/bin/python3"}
     for shell in ("bin/sh", "bin/bash", "bin/dash", "usr/bin/env"):
         if resolve(tree, shell) is not None:
             out.append(f"/{shell} exists")
     for name in sorted(tree):
         entry = tree[name]
-        if name.startswith(("usr/bin/", "usr/sbin/")) and name not in ALLOWED_BIN:
+        if name.startswith(("usr/bin/", "usr/sbin/")) and name not in allowed_bin | {LDCONFIG}:
             out.append(f"/{name} is a program other than the interpreter")
         if entry.kind == SYMLINK and resolve(tree, name) is None:
             out.append(f"/{name} is a dangling symlink to {entry.target}")
@@ -348,7 +379,7 @@ def problems(tree: Tree, arch: str = "amd64") -> list[str]:
             out += _elf_problems(tree, name, entry.data, arch)
         if name not in ("tmp",) and entry.kind != SYMLINK and entry.mode & 0o7022:
             out.append(f"/{name} has mode {entry.mode:04o}")
-    for must in ("etc/os-release", CA_BUNDLE, "usr/bin/python3", "etc/passwd"):
+    for must in ("etc/os-release", CA_BUNDLE, f"usr/bin/python{python}", "etc/passwd"):
         real = resolve(tree, must)
         if real is None or tree[real].kind != FILE:
             out.append(f"/{must} is missing")
@@ -382,11 +413,14 @@ def build(
     precompile_list: Path | None = None,
     arch: str = "amd64",
     with_optional: bool = False,
+    python: str = "3.13",
+    compiler: str | None = None,
 ) -> Tree:
-    """Return the finished, checked tree of the base layer for `arch`.
+    """Return the finished, checked tree of the base layer for `arch` with Python `python`.
 
     The lock's optional packages (`+name` in packages.in, e.g. libstdc++6) are in it only
-    `with_optional`; otherwise their .debs, if given, are left aside.
+    `with_optional`; otherwise their .debs, if given, are left aside. `compiler` writes the
+    stdlib's bytecode when the build's Python is not `python`.
     """
     if arch not in MULTIARCH:
         raise BuildError(f"unknown architecture {arch!r}; expected one of {', '.join(MULTIARCH)}")
@@ -411,13 +445,14 @@ def build(
             raise BuildError(f"{pkg.name}: data.tar: {e}") from None
     bundle = ca_bundle(tree)
     removed = apply_policy(tree)
-    add_generated(tree, packages, bundle)
+    add_generated(tree, packages, bundle, python)
     if precompile_list is not None:
-        precompile(tree, precompile_list, MULTIARCH[arch])
+        precompile(tree, precompile_list, MULTIARCH[arch], python, compiler)
     ensure_parents(tree)
     fix_links(tree, removed)
+    add(tree, Entry(LD_CACHE, FILE, 0o644, data=ld_cache(tree, arch)))
     normalize_modes(tree)
-    found = problems(tree, arch)
+    found = problems(tree, arch, python)
     if found:
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         for line in found:
@@ -426,38 +461,51 @@ def build(
     return tree
 
 
-def precompile(tree: Tree, listing: Path, multiarch: str = MULTIARCH["amd64"]) -> None:
-    """Add unchecked-hash .pyc files for the listed stdlib modules (see base/precompile.txt).
+def precompile(
+    tree: Tree,
+    listing: Path,
+    multiarch: str = MULTIARCH["amd64"],
+    python: str = "3.13",
+    compiler: str | None = None,
+) -> None:
+    """Add unchecked-hash .pyc files for the listed stdlib modules (see precompile.txt).
 
     The debs ship no bytecode and a read-only root cannot cache it, so without this every start
-    recompiles what it imports. The build's Python has the same bytecode format (same 3.X), on
-    any CPU: bytecode is portable, so an arm64 base compiles here too. `{multiarch}` in a line
-    is the target's triplet (`_sysconfigdata__linux_{multiarch}.py`).
+    recompiles what it imports. Bytecode is portable across CPUs, so an arm64 base compiles here
+    too, but not across Python versions: the compiler (the build's Python, or `compiler`) must be
+    `python`. In a line, `{python}` is that version and `{multiarch}` the target's triplet
+    (`_sysconfigdata__linux_{multiarch}.py`).
     """
     names = [
-        line.strip().replace("{multiarch}", multiarch)
+        line.strip().replace("{multiarch}", multiarch).replace("{python}", python)
         for line in listing.read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    tag = sys.implementation.cache_tag
     with tempfile.TemporaryDirectory() as tmp:
+        jobs: list[bytecode.Job] = []
         for i, name in enumerate(names):
             real = resolve(tree, name)  # e.g. sitecustomize.py links to /etc/python3.13/
             entry = tree.get(real) if real else None
             if entry is None or entry.kind != FILE or entry.data is None:
                 raise BuildError(f"precompile: {name} is not a file in the layer")
-            src, pyc = Path(tmp) / f"{i}.py", Path(tmp) / f"{i}.pyc"
+            src = Path(tmp) / f"{i}.py"
             src.write_bytes(entry.data)
-            py_compile.compile(
-                str(src),
-                cfile=str(pyc),
-                dfile="/" + name,
-                doraise=True,
-                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            jobs.append((str(src), str(Path(tmp) / f"{i}.pyc"), "/" + name))
+        try:
+            tag, errors = bytecode.compile_files(jobs, compiler)
+        except bytecode.CompileError as e:
+            raise BuildError(f"precompile: {e}") from None
+        if tag != bytecode.cache_tag_of(python):
+            raise BuildError(
+                f"precompile: the base's Python is {python} but the compiler is {tag}: "
+                f"give --compiler a python{python}"
             )
+        for name, (_, pyc, _), error in zip(names, jobs, errors, strict=True):
+            if error is not None:
+                raise BuildError(f"precompile: {error}")
             stem = Path(name)
             target = str(stem.parent / "__pycache__" / f"{stem.stem}.{tag}.pyc")
-            add(tree, Entry(target, FILE, 0o644, data=pyc.read_bytes()))
+            add(tree, Entry(target, FILE, 0o644, data=Path(pyc).read_bytes()))
 
 
 def sizes(tree: Tree, depth: int = 3) -> list[tuple[int, str]]:
@@ -480,6 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="layer tar to write")
     parser.add_argument("--sizes", action="store_true", help="print the biggest directories")
     parser.add_argument("--precompile", type=Path, help="stdlib files to ship byte-compiled")
+    parser.add_argument("--python-version", default="3.13", choices=PYTHONS)
+    parser.add_argument("--compiler", help="a python of that version, to compile the stdlib")
     parser.add_argument(
         "--gzip", action="store_true", help="write a gzipped tar (rules_oci keeps it)"
     )
@@ -490,7 +540,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("debs", type=Path, nargs="+", help="the locked .deb files")
     args = parser.parse_args(argv)
     try:
-        tree = build(args.lock, args.debs, args.precompile, args.arch, args.with_optional)
+        tree = build(
+            args.lock,
+            args.debs,
+            args.precompile,
+            args.arch,
+            args.with_optional,
+            args.python_version,
+            args.compiler,
+        )
         compression = "zstd" if args.zstd else "gzip" if args.gzip else ""
         write_layer(tree.values(), args.out, compression, args.zstd)
     except (BuildError, LayerError, OSError) as e:

@@ -4,6 +4,9 @@ The image depends on this target (its `entrypoint` is the file written here), so
 fails `bazel build` of the image with one line, and each check can be tested with analysistest.
 """
 
+# The Pythons the kit has bases for (@fastapi_kit//distroless).
+PYTHONS = ["3.13", "3.14"]
+
 def _fail(message):
     fail("fastapi_image: " + message)
 
@@ -39,6 +42,10 @@ def _fastapi_image_args_impl(ctx):
         _fail("healthcheck must be None, a command list or a dict, got a %s" % ctx.attr.healthcheck_type)
     if ctx.attr.compression not in ("gzip", "zstd"):
         _fail("compression must be \"gzip\" or \"zstd\", got %r" % ctx.attr.compression)
+    if ctx.attr.python not in PYTHONS:
+        _fail("python must be one of %s, got %r" % (", ".join(['"%s"' % p for p in PYTHONS]), ctx.attr.python))
+    if ctx.attr.wheels_problem:
+        _fail("wheels must be platform_wheels(member, \"linux/amd64\", python = ...) (a dict of deps and wheels), got %s" % ctx.attr.wheels_problem)
     if ctx.attr.arm64_problem:
         _fail("arm64 must be platform_wheels(member, \"linux/arm64\") (a dict of deps and wheels), got %s" % ctx.attr.arm64_problem)
     out = ctx.actions.declare_file(ctx.label.name + ".entrypoint.txt")
@@ -59,6 +66,8 @@ fastapi_image_args = rule(
         "healthcheck_type": attr.string(doc = "type() of the macro's `healthcheck`.", mandatory = True),
         "module": attr.string(doc = "The module run with `python -m`, or \"\"."),
         "port": attr.int(doc = "The port the app serves on.", mandatory = True),
+        "python": attr.string(doc = "The macro's `python`.", mandatory = True),
         "repository": attr.string(doc = "Where :push pushes to.", mandatory = True),
+        "wheels_problem": attr.string(doc = "What is wrong with the macro's `wheels`, or \"\"."),
     },
 )

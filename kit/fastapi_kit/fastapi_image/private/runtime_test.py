@@ -26,7 +26,7 @@ from runtime import bundle, container
 START_TIMEOUT = 60.0
 # Under user-mode emulation the interpreter runs 5-20x slower.
 EMULATED_START_TIMEOUT = 240.0
-PYTHON_IN_IMAGE = "/usr/bin/python3.13"
+PYTHON_IN_IMAGE = "/usr/bin/python3"
 STOP_TIMEOUT = 30.0
 
 
@@ -75,6 +75,26 @@ def test_runs_the_image_cpu(server: tuple[container.Container, int], image_confi
         layout.read_image(_image_dir()).config["architecture"]
     ]
     assert machine.stdout.strip() == want
+
+
+def test_runs_the_base_python_the_image_was_built_for(server: tuple[container.Container, int]):
+    # The venv's interpreter is the base's (PYTHON_VERSION: the macro's `python`).
+    c, _ = server
+    code = "import sys; print('%d.%d' % sys.version_info[:2], sys.executable)"
+    result = c.exec("/opt/venv/bin/python", "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [os.environ["PYTHON_VERSION"], "/opt/venv/bin/python"]
+
+
+def test_ctypes_finds_the_bases_libraries(server: tuple[container.Container, int]):
+    # find_library runs /sbin/ldconfig -p, which prints the base's /etc/ld.so.cache.
+    if os.environ.get("EMULATOR"):
+        pytest.skip("an emulated process cannot exec another foreign program (no binfmt)")
+    c, _ = server
+    code = "import ctypes, ctypes.util as u; n = u.find_library('ssl'); ctypes.CDLL(n); print(n)"
+    result = c.exec(PYTHON_IN_IMAGE, "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "libssl.so.3"
 
 
 def test_runs_as_the_image_user_without_capabilities(

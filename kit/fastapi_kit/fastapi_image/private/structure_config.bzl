@@ -76,6 +76,7 @@ def _structure_config_impl(ctx):
         },
         "fileExistenceTests": [
             _exists("venv python", venv + "/bin/python"),
+            _exists("the base's Python %s" % ctx.attr.python_version, "/usr/bin/python" + ctx.attr.python_version),
             _exists("pyvenv.cfg", venv + "/pyvenv.cfg"),
             _exists("app on the venv's sys.path", site + "/_app.pth"),
             _exists("the app's entry module", ctx.attr.workdir + "/" + module_file),

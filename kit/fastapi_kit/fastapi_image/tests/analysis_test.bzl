@@ -42,6 +42,12 @@ def fastapi_kit_analysis_tests(name):
     image("list_arm64", arm64 = ["@pypi_arm64//:fastapi_pkg"])
     case("list_arm64_args", "arm64 must be platform_wheels(member, \"linux/arm64\") (a dict of deps and wheels), got a list")
 
+    image("unknown_python", python = "3.12")
+    case("unknown_python_args", "python must be one of \"3.13\", \"3.14\", got \"3.12\"")
+
+    image("list_wheels", python = "3.14", wheels = ["@pypi//:fastapi_pkg"])
+    case("list_wheels_args", "wheels must be platform_wheels(member, \"linux/amd64\", python = ...) (a dict of deps and wheels), got a list")
+
     image("xz_compression", compression = "xz")
     case("xz_compression_args", "compression must be \"gzip\" or \"zstd\", got \"xz\"")
 

@@ -26,10 +26,13 @@ def _layer_impl(ctx, kind, prefix, extra_args, entries, files):
     args.add("--prefix", prefix)
     args.add("--python", ctx.attr.python)
     args.add("--python-version", ctx.attr.python_version)
+    tools = []
     if ctx.attr.compile:
         args.add("--compile")
+        if ctx.file.compiler:
+            args.add("--compiler", ctx.file.compiler)
+            tools.append(ctx.file.compiler)
     args.add("--architecture", ctx.attr.architecture)
-    tools = []
     if getattr(ctx.attr, "strip", False):
         strip = ctx.file._strip_aarch64 if ctx.attr.architecture == "arm64" else ctx.file._strip
         args.add("--strip", strip)
@@ -97,6 +100,13 @@ _COMMON = {
     "compile": attr.bool(
         default = True,
         doc = "Add unchecked-hash .pyc files, so a read-only root needs no compiling at start-up.",
+    ),
+    "compiler": attr.label(
+        allow_single_file = True,
+        cfg = "exec",
+        doc = "With `compile`: an interpreter of `python_version` that writes the bytecode " +
+              "(e.g. `@python3_14//:python3.14`), when the build's Python is another version. " +
+              "Default: the build's Python, which must then be `python_version`.",
     ),
     "deps": attr.label_list(
         doc = "Python targets (py_library or py_binary) whose runfiles make up the layer.",

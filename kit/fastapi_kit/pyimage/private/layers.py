@@ -9,18 +9,16 @@ become `/app`. Both are byte-compiled here, reproducibly, so a read-only root st
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import fnmatch
 import json
-import os
-import py_compile
+import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from distroless.private import elf
-from kit_lib import tarball
+from kit_lib import bytecode, tarball
 
 SITE = "site-packages/"
 
@@ -80,41 +78,35 @@ def _file(src: str, dest: str) -> tarball.Entry:
     return tarball.Entry(dest, tarball.FILE, mode, source=src)
 
 
-def _compile_one(job: tuple[str, str, str]) -> str | None:
-    """Compile one file (in a worker process); None, or a one-line reason it did not compile."""
-    source, cfile, dfile = job
-    try:
-        py_compile.compile(
-            source,
-            cfile=cfile,
-            dfile=dfile,
-            doraise=True,
-            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-        )
-    except py_compile.PyCompileError as err:
-        return _compile_error(source, err)
-    return None
-
-
-def compile_pycs(entries: list, tmp: Path, strict: bool = False) -> list:
+def compile_pycs(
+    entries: list,
+    tmp: Path,
+    strict: bool = False,
+    version: str | None = None,
+    compiler: str | None = None,
+) -> list:
     """Add an unchecked-hash .pyc beside every .py: stable bytes, never re-validated at run time.
 
     `dfile` is the in-image path, so tracebacks name the file where it really is. With `strict`
     (first-party code), a file that does not compile is an error naming its file and line: the
     container would crash on it at import. Files compile in parallel (one process per CPU):
-    each .pyc depends only on its own source, so the bytes are the same in any order.
+    each .pyc depends only on its own source, so the bytes are the same in any order. The image's
+    Python `version` must be the compiler's (the build's Python, or `compiler`).
     """
-    jobs: list[tuple[int, tarball.Entry, tuple[str, str, str]]] = []
+    jobs: list[tuple[int, tarball.Entry, bytecode.Job]] = []
     for i, entry in enumerate(entries):
         if entry.kind != tarball.FILE or not entry.path.endswith(".py") or entry.source is None:
             continue
         jobs.append((i, entry, (entry.source, str(tmp / f"{i}.pyc"), entry.path)))
-    workers = min(len(os.sched_getaffinity(0)), max(1, len(jobs) // 64))
-    if workers > 1:
-        with concurrent.futures.ProcessPoolExecutor(workers) as pool:
-            errors = list(pool.map(_compile_one, [job for _, _, job in jobs], chunksize=32))
-    else:
-        errors = [_compile_one(job) for _, _, job in jobs]
+    try:
+        tag, errors = bytecode.compile_files([job for _, _, job in jobs], compiler)
+    except bytecode.CompileError as err:
+        raise LayerBuildError(str(err)) from None
+    if version is not None and tag != bytecode.cache_tag_of(version):
+        raise LayerBuildError(
+            f"the image's Python is {version} but its bytecode would be {tag}'s: "
+            "give --compiler a python" + version
+        )
     out = list(entries)
     for (_, entry, (_, cfile, _)), error in zip(jobs, errors, strict=True):
         if error is not None:
@@ -124,21 +116,13 @@ def compile_pycs(entries: list, tmp: Path, strict: bool = False) -> list:
             print(f"warning: not compiled: {entry.path}: {error.rpartition(': ')[2]}")
             continue
         dest = Path(entry.path)
-        pyc_path = dest.parent / "__pycache__" / f"{dest.stem}.{sys.implementation.cache_tag}.pyc"
+        pyc_path = dest.parent / "__pycache__" / f"{dest.stem}.{tag}.pyc"
         out.append(tarball.Entry(str(pyc_path), tarball.FILE, 0o644, source=cfile))
     return out
 
 
 class LayerBuildError(Exception):
     """A one-line reason the layer cannot be built."""
-
-
-def _compile_error(source: str, err: py_compile.PyCompileError) -> str:
-    exc = err.exc_value
-    if isinstance(exc, SyntaxError):
-        where = f"{source}:{exc.lineno}" if exc.lineno else source
-        return f"{where}: {type(exc).__name__}: {exc.msg}"
-    return f"{source}: {err.msg.strip().splitlines()[-1]}"
 
 
 def drop(entries: list, patterns: list[str]) -> list:
@@ -188,6 +172,20 @@ def wrong_cpu(entries: list, architecture: str) -> list[str]:
     return found
 
 
+_ABI_TAG = re.compile(r"\.cpython-(\d+)-[^/]*\.so$")
+
+
+def wrong_python(entries: list, version: str) -> list[str]:
+    """In-image paths of extension modules built for another CPython (a cp313 wheel in 3.14)."""
+    want = bytecode.cache_tag_of(version).removeprefix("cpython-")
+    found = []
+    for entry in entries:
+        match = _ABI_TAG.search(entry.path)
+        if entry.kind == tarball.FILE and match and match.group(1) != want:
+            found.append(entry.path)
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("kind", choices=["venv", "app"])
@@ -198,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-version", default="3.13")
     parser.add_argument("--venv", default="/opt/venv", help="venv the app layer plugs into")
     parser.add_argument("--compile", action="store_true", help="add .pyc files")
+    parser.add_argument("--compiler", help="a python of the image's version to compile with")
     parser.add_argument("--architecture", default="amd64", choices=sorted(elf.MACHINES))
     parser.add_argument("--strip", metavar="STRIP", help="strip debug info from .so files with it")
     parser.add_argument("--exclude", action="append", default=[], help="glob of files to leave out")
@@ -220,11 +219,25 @@ def main(argv: list[str] | None = None) -> int:
                 f"error: {foreign[0]}{more} is not built for {args.architecture}", file=sys.stderr
             )
             return 1
+        foreign = wrong_python(entries, args.python_version)
+        if foreign:
+            more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+            print(
+                f"error: {foreign[0]}{more} is not built for Python {args.python_version}",
+                file=sys.stderr,
+            )
+            return 1
         if args.strip:
             entries = strip_debug(entries, Path(tmp), args.strip)
         if args.compile:
             try:
-                entries = compile_pycs(entries, Path(tmp), strict=args.kind == "app")
+                entries = compile_pycs(
+                    entries,
+                    Path(tmp),
+                    strict=args.kind == "app",
+                    version=args.python_version,
+                    compiler=args.compiler,
+                )
             except LayerBuildError as err:
                 print(f"error: {err}", file=sys.stderr)
                 return 1

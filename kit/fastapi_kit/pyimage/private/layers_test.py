@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -169,6 +170,51 @@ def test_a_wheel_for_another_cpu_fails_naming_it(tmp_path: Path, capsys):
     )
     assert not out.exists()
     assert layers.main([*args, "--architecture", "amd64"]) == 0
+
+
+def test_an_extension_for_another_python_fails_naming_it(tmp_path: Path, capsys):
+    import uvloop  # built for this (3.13) interpreter, in a 3.14 venv
+
+    so = next(Path(uvloop.__file__).parent.glob("loop.*.so"))
+    manifest = tmp_path / "m.json"
+    files = [{"path": str(so), "short_path": f"../pypi_uvloop/site-packages/uvloop/{so.name}"}]
+    manifest.write_text(json.dumps(files))
+    args = ["venv", "--manifest", str(manifest), "--output", str(tmp_path / "v.tar")]
+    args += ["--prefix", "/opt/venv", "--python-version", "3.14"]
+    assert layers.main(args) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: /opt/venv/lib/python3.14/site-packages/uvloop/{so.name} "
+        "is not built for Python 3.14\n"
+    )
+
+
+def _app_args(tmp_path: Path, version: str) -> list[str]:
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps(_files(tmp_path, "Z = 3\n")))
+    out = tmp_path / "a.tar"
+    args = ["app", "--manifest", str(manifest), "--output", str(out), "--prefix", "/app"]
+    return [*args, "--python-version", version, "--compile"]
+
+
+def test_bytecode_for_another_python_needs_its_compiler(tmp_path: Path, capsys):
+    assert layers.main(_app_args(tmp_path, "3.14")) == 1
+    err = capsys.readouterr().err
+    assert "the image's Python is 3.14 but its bytecode would be cpython-313's" in err
+    assert not (tmp_path / "a.tar").exists()
+
+
+def test_the_compiler_writes_its_own_versions_bytecode(tmp_path: Path):
+    compiler = str(Path(os.environ["TEST_SRCDIR"]) / os.environ["PYTHON3_14"])
+    assert layers.main([*_app_args(tmp_path, "3.14"), "--compiler", compiler]) == 0
+    with tarfile.open(tmp_path / "a.tar") as tar:
+        names = tar.getnames()
+        data = tar.extractfile("app/app/__pycache__/main.cpython-314.pyc").read()
+    assert not [n for n in names if "cpython-313" in n]
+    # Python 3.14's magic number (3600+), not this interpreter's, and hash-based, unchecked.
+    assert int.from_bytes(data[:2], "little") >= 3600
+    assert data[:4] != importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(data[4:8], "little") == 0b01
 
 
 if __name__ == "__main__":

@@ -196,14 +196,16 @@ def py_component(
 def os_component(contents: Contents) -> Component | None:
     """The distribution named by /etc/os-release, which scanners use to pick a vuln feed."""
     fields = contents.os_release
-    if not fields.get("ID") or not fields.get("VERSION_ID"):
+    # Debian's testing suite (forky) has no VERSION_ID, only its codename.
+    version = fields.get("VERSION_ID") or fields.get("VERSION_CODENAME")
+    if not fields.get("ID") or not version:
         return None
     return Component(
         type=ComponentType.OPERATING_SYSTEM,
         name=fields["ID"],
-        version=fields["VERSION_ID"],
+        version=version,
         description=fields.get("PRETTY_NAME"),
-        bom_ref=f"os:{fields['ID']}@{fields['VERSION_ID']}",
+        bom_ref=f"os:{fields['ID']}@{version}",
         evidence=_found_at("/etc/os-release"),
     )
 
@@ -249,7 +251,10 @@ def build_bom(
     os_comp = os_component(contents)
     if contents.debs:
         if os_comp is None:
-            raise SbomError("the image has Debian packages but no ID/VERSION_ID in /etc/os-release")
+            raise SbomError(
+                "the image has Debian packages but no ID and VERSION_ID (or VERSION_CODENAME) "
+                "in /etc/os-release"
+            )
         distro = f"{os_comp.name}-{os_comp.version}"
         components += [deb_component(p, debs, distro, debian_lock) for p in contents.debs]
     index = _wheel_index(wheels)

@@ -343,7 +343,15 @@ def test_debian_packages_need_an_os_release(tmp_path: Path, capsys) -> None:
     tarball.write_tar([tarball.Entry("/var/lib/dpkg/status.d/x", data=status)], layer)
     layout.write_image(tmp_path / "img", [layer])
     err = run_main(tmp_path, capsys, image=tmp_path / "img")
-    assert "Debian packages but no ID/VERSION_ID in /etc/os-release" in err
+    assert "Debian packages but no ID and VERSION_ID (or VERSION_CODENAME)" in err
+
+
+def test_a_testing_suite_is_named_by_its_codename() -> None:
+    forky = {"ID": "debian", "VERSION_CODENAME": "forky", "PRETTY_NAME": "Debian forky/sid"}
+    component = bom.os_component(bom.Contents([], [], forky))
+    assert (component.name, component.version) == ("debian", "forky")
+    trixie = dict(forky, VERSION_ID="13", VERSION_CODENAME="trixie")
+    assert bom.os_component(bom.Contents([], [], trixie)).version == "13"
 
 
 def test_not_an_image(tmp_path: Path, capsys) -> None:

@@ -41,6 +41,16 @@ IMAGE_ENVIRONMENT = {
 }
 
 
+# The kit's other base (fastapi_image(python = "3.14")): closures are recorded for it too.
+OTHER_PYTHONS = ("3.14",)
+
+
+def runtime_key(lock_python: str, python: str, machine: str) -> str:
+    """The lock record's key of a closure: runtime, runtime_aarch64, runtime_py3.14[_aarch64]."""
+    key = "runtime" if python == lock_python else f"runtime_py{python}"
+    return key + ("_aarch64" if machine == "aarch64" else "")
+
+
 class LockError(Exception):
     """A problem with the workspace; `str()` is one line."""
 
@@ -50,6 +60,11 @@ class Member:
     name: str
     path: str  # relative to the workspace root, "." for the root project
     requires_python: str
+
+    @property
+    def python_spec(self) -> SpecifierSet:
+        """requires-python (checked by `members`), as a set `"3.14" in` answers."""
+        return SpecifierSet(self.requires_python)
 
 
 def _read_toml(path: Path) -> dict:
@@ -300,10 +315,15 @@ def lock(
             "requires_python": m.requires_python,
             "runtime": closure(export, python_version),
         }
-        # An arm64 image's closure, recorded only where a `platform_machine` marker changes it.
-        arm64 = closure(export, python_version, "aarch64")
-        if arm64 != members_json[m.name]["runtime"]:
-            members_json[m.name]["runtime_aarch64"] = arm64
+        # Other platforms' and Pythons' closures (an arm64 image, a Python 3.14 base), recorded
+        # only where a `platform_machine` or `python_version` marker changes them.
+        for python in dict.fromkeys((python_version, *OTHER_PYTHONS)):
+            for machine in ("x86_64", "aarch64"):
+                key = runtime_key(python_version, python, machine)
+                if key != "runtime" and python in m.python_spec:
+                    other = closure(export, python, machine)
+                    if other != members_json[m.name]["runtime"]:
+                        members_json[m.name][key] = other
     record = {
         "comment": header(command).strip("# \n"),
         "python_version": python_version,

@@ -93,6 +93,24 @@ def test_a_teams_uv_lock_is_read_as_it_is(project: Path):
     assert "://" not in requirements and str(project.parent) not in requirements
 
 
+def test_a_closure_that_differs_on_python_314_is_recorded_for_it(project: Path, uv: Path):
+    _wheel(project.parent / "wheels", "zeta")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            '"alpha[fast]",', '"alpha[fast]", "zeta ; python_version < \'3.14\'",'
+        )
+    )
+    env = {**os.environ, "UV_CACHE_DIR": str(project.parent / "cache"), "UV_OFFLINE": "1"}
+    subprocess.run([str(uv), "lock", "--quiet"], cwd=project, env=env, check=True)
+    assert _lock(project, "--frozen") == 0
+    member = json.loads((project / "uv_workspace.lock.json").read_text())["members"]["theirs"]
+    assert member["runtime"] == ["alpha", "beta", "delta", "zeta"]
+    assert member["runtime_py3.14"] == ["alpha", "beta", "delta"]
+    assert member["runtime_py3.14_aarch64"] == ["alpha", "beta", "delta"]
+    assert "runtime_aarch64" not in member  # the same as runtime
+
+
 def test_frozen_needs_the_lock(project: Path, capsys: pytest.CaptureFixture[str]):
     (project / "uv.lock").unlink()
     assert _lock(project, "--frozen") == 1

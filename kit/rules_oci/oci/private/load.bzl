@@ -27,6 +27,8 @@ def _oci_load_impl(ctx):
         tool,
         ctx.file._load_main,
         [("--load", tarball)],
+        # ./bazelw reads this line: with no engine in its root, it loads the tarball on the host.
+        prelude = "# bazelw: host-load",
     )
     return [
         DefaultInfo(executable = runner, files = depset([runner]), runfiles = runfiles),

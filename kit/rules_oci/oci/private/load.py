@@ -18,13 +18,16 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from kit_lib import cli, imagetar, tarball
-from kit_lib.layout import ImageError
+from kit_lib.layout import ImageError, write_file_atomic
 
 PROG = "oci_load"
 ENGINES = ("docker", "podman")
 ENGINE_ENV = "OCI_LOAD_ENGINE"
+# Set by ./bazelw for `bazel run`: a file to name the tarball in, for the host's engine to load.
+HOST_LOAD_ENV = "BAZELW_HOST_LOAD"
 
 
 def _docker_usable(docker: str) -> bool:
@@ -71,7 +74,13 @@ def load_tarball(tarball_path: str, engine: str | None, engine_args: Sequence[st
     try:
         program = choose_engine(engine)
     except ImageError as err:
-        # Under ./bazelw, `bazel run` happens inside the build root, which has no engine.
+        # Under ./bazelw, `bazel run` happens inside its build root, which has no engine: it
+        # loads the tarball into the host's docker or podman once this run has ended.
+        handoff = os.environ.get(HOST_LOAD_ENV)
+        if handoff and engine is None and not os.environ.get(ENGINE_ENV):
+            write_file_atomic(Path(handoff), os.path.realpath(tarball_path).encode() + b"\n")
+            print(f"{PROG}: no engine in ./bazelw's root: the host loads it next", file=sys.stderr)
+            return 0
         raise ImageError(
             f"{err}; or load it: podman load -i {os.path.realpath(tarball_path)}"
         ) from None

@@ -230,6 +230,27 @@ def test_load_engine_choice_and_errors(
     assert "tarball not found" in capsys.readouterr().err
 
 
+def test_without_an_engine_bazelw_is_handed_the_tarball(
+    tmp_path: Path,
+    tarball_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.delenv(load.ENGINE_ENV, raising=False)
+    handoff = tmp_path / "host-load"
+    monkeypatch.setenv(load.HOST_LOAD_ENV, str(handoff))
+    assert load.main(["--load", str(tarball_file)]) == 0
+    assert handoff.read_text() == os.path.realpath(tarball_file) + "\n"
+    assert "the host loads it next" in capsys.readouterr().err
+    # An engine asked for by name is not handed off: it must be here.
+    handoff.unlink()
+    assert load.main(["--load", str(tarball_file), "--engine", "podman"]) == 1
+    assert not handoff.exists()
+
+
 def test_load_reports_engine_failure(
     tmp_path: Path,
     tarball_file: Path,

@@ -1,0 +1,94 @@
+"""Byte-compile files for an image, with the build's Python or with another interpreter.
+
+A .pyc is only read by the Python version that wrote it, so a Python 3.14 image needs its
+bytecode from a 3.14 interpreter while the build's tools run on 3.13. This module does both:
+imported, it compiles in worker processes of the running interpreter; given `interpreter`, it
+runs itself as a script under that interpreter (standard library only, isolated mode), sending
+the jobs as JSON on stdin. Either way every .pyc is unchecked-hash: its bytes depend only on its
+source and the Python version, never on time or order.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import py_compile
+import subprocess
+import sys
+
+# (source file, .pyc to write, the path tracebacks name)
+Job = tuple[str, str, str]
+
+
+class CompileError(RuntimeError):
+    """The interpreter could not be run; the message is one line."""
+
+
+def _one(job: Job) -> str | None:
+    """Compile one file; None, or a one-line reason it did not compile."""
+    source, cfile, dfile = job
+    try:
+        py_compile.compile(
+            source,
+            cfile=cfile,
+            dfile=dfile,
+            doraise=True,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+    except py_compile.PyCompileError as err:
+        exc = err.exc_value
+        if isinstance(exc, SyntaxError):
+            where = f"{source}:{exc.lineno}" if exc.lineno else source
+            return f"{where}: {type(exc).__name__}: {exc.msg}"
+        return f"{source}: {err.msg.strip().splitlines()[-1]}"
+    return None
+
+
+def _here(jobs: list[Job]) -> list[str | None]:
+    """Compile with this interpreter, in parallel when there is enough to share (one per CPU)."""
+    workers = min(len(os.sched_getaffinity(0)), max(1, len(jobs) // 64))
+    if workers <= 1:
+        return [_one(job) for job in jobs]
+    with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(_one, jobs, chunksize=32))
+
+
+def compile_files(jobs: list[Job], interpreter: str | None = None) -> tuple[str, list[str | None]]:
+    """Compile `jobs`; return (the compiler's cache tag, one error or None per job).
+
+    The cache tag ("cpython-314") names the .pyc files (`__pycache__/NAME.TAG.pyc`).
+    """
+    if interpreter is None:
+        return sys.implementation.cache_tag, _here(jobs)
+    try:
+        run = subprocess.run(
+            [interpreter, "-I", "-S", os.path.abspath(__file__)],
+            input=json.dumps(jobs),
+            capture_output=True,
+            text=True,
+        )
+    except OSError as err:
+        raise CompileError(f"cannot run {interpreter}: {err.strerror}") from None
+    if run.returncode != 0:
+        last = (run.stderr.strip().splitlines() or [f"exit {run.returncode}"])[-1]
+        raise CompileError(f"{interpreter} failed to compile: {last}")
+    answer = json.loads(run.stdout)
+    return answer["cache_tag"], answer["errors"]
+
+
+def cache_tag_of(version: str) -> str:
+    """CPython's cache tag for "3.14" (or "3.14.8"): "cpython-314"."""
+    major, minor = version.split(".")[:2]
+    return f"cpython-{major}{minor}"
+
+
+def _main() -> int:
+    jobs = [tuple(job) for job in json.load(sys.stdin)]
+    errors = _here(jobs)  # type: ignore[arg-type]
+    json.dump({"cache_tag": sys.implementation.cache_tag, "errors": errors}, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
