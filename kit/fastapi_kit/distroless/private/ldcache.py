@@ -54,7 +54,11 @@ def libcmp(a: str, b: str) -> int:
 def write_cache(libraries: Iterable[tuple[str, str]], arch: str) -> bytes:
     """The cache bytes for (soname, absolute path) pairs of `arch` libraries."""
     flags = FLAGS[arch]
-    pairs = sorted(set(libraries), key=functools.cmp_to_key(lambda x, y: libcmp(y[0], x[0])))
+    # Sorted by path first: a soname found in two folders (ld-linux in /usr/lib64 too) keeps one
+    # order whatever order the pairs came in (a set's is not stable across runs).
+    pairs = sorted(
+        sorted(set(libraries)), key=functools.cmp_to_key(lambda x, y: libcmp(y[0], x[0]))
+    )
     strings = bytearray()
     offsets: dict[str, int] = {}
     base = _HEADER.size + _ENTRY.size * len(pairs)

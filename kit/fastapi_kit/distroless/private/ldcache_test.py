@@ -47,6 +47,34 @@ def test_libcmp_orders_like_glibc():
     assert ldcache.libcmp("libffi.so.8", "libexpat.so.1") > 0
 
 
+PAIRS = [
+    ("ld-linux-x86-64.so.2", "/usr/lib64/ld-linux-x86-64.so.2"),
+    ("ld-linux-x86-64.so.2", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
+    ("libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6"),
+    ("libz.so.1", "/usr/lib/x86_64-linux-gnu/libz.so.1"),
+]
+
+
+def test_the_same_libraries_give_the_same_bytes_in_any_order_and_any_process():
+    # A soname in two folders must not be ordered by a set's iteration, which changes with
+    # the interpreter's hash seed from one build to the next.
+    want = ldcache.write_cache(PAIRS, "amd64")
+    assert ldcache.write_cache(reversed(PAIRS), "amd64") == want
+    code = (
+        "import sys; from distroless.private import ldcache, ldcache_test as t; "
+        "sys.stdout.buffer.write(ldcache.write_cache(t.PAIRS, 'amd64'))"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    for seed in range(8):
+        run = subprocess.run(
+            [sys.executable, "-c", code],
+            env=dict(env, PYTHONHASHSEED=str(seed)),
+            capture_output=True,
+            check=True,
+        )
+        assert run.stdout == want, f"PYTHONHASHSEED={seed}"
+
+
 @pytest.mark.parametrize("var", sorted(TRIPLETS))
 def test_ldconfig_prints_every_library_under_its_soname(var: str, ldconfig: Path, tmp_path: Path):
     cache = _extract(var, "etc/ld.so.cache", tmp_path / "ld.so.cache")
