@@ -2,7 +2,8 @@
 
 For //:image and //:image_index, each run starts a fresh docker-registry on 127.0.0.1 (its start
 is not timed), then times a full upload and a no-op re-push of the same layout to it, by our push
-runner (exactly what `bazel run //:push` execs) and by skopeo (`copy --all` for the index), side
+runners (exactly what `bazel run` of an oci_push execs: :push_image for //:image, //:push for
+the index) and by skopeo (`copy --all` for the index), side
 by side, and by crane (`crane push`, the engine rules_oci's oci_push runs). Our runner gets a
 fresh HOME and cache each run, so no blob is mounted from an earlier
 run. `--serve PORT_FILE` instead keeps one registry up for bench/run.sh to time
@@ -113,12 +114,21 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args.serve, args.watch_pid)
     if not args.out:
         parser.error("--out is required (or --serve)")
-    runner = str(runfiles.runfile(os.environ["PUSH_RUNNER"]))
     crane = str(runfiles.runfile(os.environ["CRANE"]))
     try:
+        # Each layout with the runner that pushes it (//:push pushes the index).
         result = {
-            name: measure(name, str(runfiles.runfile(os.environ[var])), runner, crane, args.runs)
-            for name, var in (("image", "IMAGE"), ("index", "INDEX"))
+            name: measure(
+                name,
+                str(runfiles.runfile(os.environ[var])),
+                str(runfiles.runfile(os.environ[runner])),
+                crane,
+                args.runs,
+            )
+            for name, var, runner in (
+                ("image", "IMAGE", "IMAGE_PUSH_RUNNER"),
+                ("index", "INDEX", "PUSH_RUNNER"),
+            )
         }
     except common.BenchError as err:
         print(f"push: error: {err}", flush=True)

@@ -91,6 +91,13 @@ def write_config(args: argparse.Namespace) -> None:
         tags += _read_lines(path, "remote_tags file")
     config = {"repository": repository, "tags": _unique_tags(tags)}
     layout.write_file_atomic(args.write_config, json.dumps(config, indent=2).encode() + b"\n")
+    if args.write_runner_config:
+        if not args.layout:
+            raise UsageError("--write-runner-config needs --layout")
+        # For the runner's bash: the repository, the top manifest's digest, then the tags, one a
+        # line (all checked above: no space or quote in any of them).
+        lines = [repository, _targets(args.layout)[1], *config["tags"]]
+        layout.write_file_atomic(args.write_runner_config, "\n".join(lines).encode() + b"\n")
 
 
 @dataclass
@@ -107,58 +114,52 @@ class Result:
 # Blobs upload this many at a time (crane's default is 4 too): enough to fill a link without
 # opening a connection per layer.
 JOBS = 4
-# How many pushed blobs the mount cache remembers per registry.
-CACHE_LIMIT = 5000
 
 
 def cache_path() -> Path:
     """Where pushed blobs are remembered: which repository of which registry has which blob."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "oci_push" / "blobs.json"
+    return Path(base) / "oci_push" / "mounts"
 
 
 class MountCache:
-    """{registry host: {digest: repository}} of blobs this machine has pushed, as docker keeps.
+    """Blobs this machine has pushed, as docker keeps them: `<root>/<host>/<hex>` = repository.
 
     A blob already pushed to another repository of the same registry is mounted from there
-    (one POST, no bytes) instead of uploaded. A stale entry costs one refused mount. The file
-    is rewritten through a rename and never needed: an unreadable one is an empty cache.
+    (one POST, no bytes) instead of uploaded. A stale entry costs one refused mount. One small
+    file per blob, so the oci_push runner can look an image's blobs up without a JSON parser
+    (and record a crane push the same way); each is written through a rename and never needed:
+    delete the folder to forget.
     """
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.data: dict[str, dict[str, str]] = {}
-        if path is not None:
-            try:
-                loaded = json.loads(path.read_text(encoding="utf-8"))
-                if isinstance(loaded, dict):
-                    self.data = {
-                        h: {d: r for d, r in v.items() if isinstance(r, str)}
-                        for h, v in loaded.items()
-                        if isinstance(v, dict)
-                    }
-            except (OSError, ValueError):
-                pass
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+
+    def _file(self, host: str, digest: str) -> Path | None:
+        if self.root is None or "/" in host or host.startswith("."):
+            return None
+        return self.root / host / digest.split(":", 1)[-1]
 
     def source(self, host: str, digest: str, repository: str) -> str | None:
         """A repository other than `repository` known to hold `digest` at `host`, or None."""
-        found = self.data.get(host, {}).get(digest)
+        path = self._file(host, digest)
+        try:
+            found = path.read_text(encoding="utf-8").strip() if path else ""
+        except (OSError, UnicodeDecodeError):
+            return None
         return found if found and found != repository else None
 
     def remember(self, host: str, digests: Sequence[str], repository: str) -> None:
-        """Record the blobs now in `repository` and save (the newest CACHE_LIMIT per host)."""
-        if self.path is None:
-            return
-        entries = self.data.setdefault(host, {})
+        """Record the blobs now in `repository`."""
         for digest in digests:
-            entries.pop(digest, None)
-            entries[digest] = repository
-        while len(entries) > CACHE_LIMIT:
-            entries.pop(next(iter(entries)))
-        try:
-            layout.write_file_atomic(self.path, json.dumps(self.data).encode())
-        except OSError:
-            pass  # a cache: a push never fails for it
+            path = self._file(host, digest)
+            if path is None:
+                return
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                layout.write_file_atomic(path, repository.encode() + b"\n")
+            except OSError:
+                return  # a cache: a push never fails for it
 
 
 @dataclass(frozen=True)
@@ -359,6 +360,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=120.0, help="socket timeout, seconds")
     p.add_argument("--repository-file", help="config mode: file holding the repository")
     p.add_argument("--tags-file", action="append", default=[], help="config mode: tags, one a line")
+    p.add_argument(
+        "--write-runner-config", metavar="FILE", help="config mode: the same for the runner"
+    )
+    p.add_argument("--layout", help="config mode: the image, for --write-runner-config's digest")
     args = p.parse_args(argv)
     if args.chunk_size < 1:
         p.error(f"--chunk-size must be positive, got {args.chunk_size}")
