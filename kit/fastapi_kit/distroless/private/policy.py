@@ -77,7 +77,7 @@ DROP: tuple[tuple[str, str], ...] = (
     ("etc/ca-certificates/*", "update-ca-certificates hooks; the bundle is made at build time"),
     ("usr/share/ca-certificates", "sources of the bundle made at build time"),
     ("usr/share/ca-certificates/*", "sources of the bundle made at build time"),
-    # Programs: a distroless image runs only the interpreter.
+    # Programs: a distroless image runs only the interpreter (and ldconfig -p, kept above).
     ("usr/bin/*", "programs other than the interpreter"),
     ("usr/sbin/*", "administration programs"),
     ("usr/games/*", "programs"),
