@@ -77,7 +77,8 @@ def load_tarball(tarball_path: str, engine: str | None, engine_args: Sequence[st
         # Under ./bazelw, `bazel run` happens inside its build root, which has no engine: it
         # loads the tarball into the host's docker or podman once this run has ended.
         handoff = os.environ.get(HOST_LOAD_ENV)
-        if handoff and engine is None and not os.environ.get(ENGINE_ENV):
+        # ($OCI_LOAD_ENGINE goes along: ./bazelw honours it on the host; --engine does not.)
+        if handoff and engine is None:
             write_file_atomic(Path(handoff), os.path.realpath(tarball_path).encode() + b"\n")
             print(f"{PROG}: no engine in ./bazelw's root: the host loads it next", file=sys.stderr)
             return 0
