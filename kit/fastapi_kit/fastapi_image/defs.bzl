@@ -137,6 +137,16 @@ def _stem(name):
         return name[:-len("image")]
     return name + "_"
 
+def _wheels_problem(value):
+    """What is wrong with a `platform_wheels(...)` argument (None is fine), or ""."""
+    if value == None:
+        return ""
+    if type(value) != "dict":
+        return "a " + type(value)
+    if sorted(value.keys()) != ["deps", "wheels"]:
+        return "a dict of %s" % ", ".join(sorted(value.keys()))
+    return ""
+
 def _healthcheck(healthcheck):
     if healthcheck == None:
         return None
@@ -261,17 +271,13 @@ def fastapi_image(
     if run_env_passthrough == None:
         run_env_passthrough = LAUNCHER_SETTINGS if asgi else ["PORT", "HOST"]
 
-    # A bad `arm64` is reported by fastapi_image_args, at analysis time, and makes no targets.
-    arm64_problem = ""
-    if arm64 != None and type(arm64) != "dict":
-        arm64_problem = "a " + type(arm64)
-    elif arm64 != None and sorted(arm64.keys()) != ["deps", "wheels"]:
-        arm64_problem = "a dict of %s" % ", ".join(sorted(arm64.keys()))
+    # A bad `arm64` or `wheels` is reported by fastapi_image_args, at analysis time, and makes
+    # no targets.
+    arm64_problem = _wheels_problem(arm64)
     if arm64_problem:
         arm64 = None
-    wheels_problem = ""
-    if wheels != None and (type(wheels) != "dict" or sorted(wheels.keys()) != ["deps", "wheels"]):
-        wheels_problem = "a " + type(wheels) if type(wheels) != "dict" else "a dict of %s" % ", ".join(sorted(wheels.keys()))
+    wheels_problem = _wheels_problem(wheels)
+    if wheels_problem:
         wheels = None
 
     # Every argument is checked here, at analysis time: the image's entrypoint comes from it.

@@ -54,11 +54,17 @@ def _here(jobs: list[Job]) -> list[str | None]:
         return list(pool.map(_one, jobs, chunksize=32))
 
 
-def compile_files(jobs: list[Job], interpreter: str | None = None) -> tuple[str, list[str | None]]:
+def compile_files(
+    jobs: list[Job], interpreter: str | None = None, version: str | None = None
+) -> tuple[str, list[str | None]]:
     """Compile `jobs`; return (the compiler's cache tag, one error or None per job).
 
-    The cache tag ("cpython-314") names the .pyc files (`__pycache__/NAME.TAG.pyc`).
+    The cache tag ("cpython-314") names the .pyc files (`__pycache__/NAME.TAG.pyc`). With
+    `version` (the image's Python, "3.14"), a compiler of another version is a CompileError,
+    checked before anything is compiled.
     """
+    if version is not None and interpreter is None:
+        _check(sys.implementation.cache_tag, version)
     if interpreter is None:
         return sys.implementation.cache_tag, _here(jobs)
     try:
@@ -74,7 +80,17 @@ def compile_files(jobs: list[Job], interpreter: str | None = None) -> tuple[str,
         last = (run.stderr.strip().splitlines() or [f"exit {run.returncode}"])[-1]
         raise CompileError(f"{interpreter} failed to compile: {last}")
     answer = json.loads(run.stdout)
+    if version is not None:
+        _check(answer["cache_tag"], version)
     return answer["cache_tag"], answer["errors"]
+
+
+def _check(tag: str, version: str) -> None:
+    if tag != cache_tag_of(version):
+        raise CompileError(
+            f"the image's Python is {version} but its bytecode would be {tag}'s: "
+            f"give --compiler a python{version}"
+        )
 
 
 def cache_tag_of(version: str) -> str:

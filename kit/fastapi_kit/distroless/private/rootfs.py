@@ -334,10 +334,11 @@ def ld_cache(tree: Tree, arch: str) -> bytes:
     DT_SONAME, where that name is in the same folder (the .debs ship those links).
     """
     found = []
+    names = sorted(tree)
     for folder in lib_dirs(arch):
         if resolve(tree, folder) != folder:
             continue  # /lib -> usr/lib: the same folder by another name
-        for name in sorted(tree):
+        for name in names:
             base = name[len(folder) + 1 :]
             if not name.startswith(folder + "/") or "/" in base:
                 continue
@@ -492,14 +493,9 @@ def precompile(
             src.write_bytes(entry.data)
             jobs.append((str(src), str(Path(tmp) / f"{i}.pyc"), "/" + name))
         try:
-            tag, errors = bytecode.compile_files(jobs, compiler)
+            tag, errors = bytecode.compile_files(jobs, compiler, python)
         except bytecode.CompileError as e:
             raise BuildError(f"precompile: {e}") from None
-        if tag != bytecode.cache_tag_of(python):
-            raise BuildError(
-                f"precompile: the base's Python is {python} but the compiler is {tag}: "
-                f"give --compiler a python{python}"
-            )
         for name, (_, pyc, _), error in zip(names, jobs, errors, strict=True):
             if error is not None:
                 raise BuildError(f"precompile: {error}")

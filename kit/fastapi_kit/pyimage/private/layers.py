@@ -99,14 +99,9 @@ def compile_pycs(
             continue
         jobs.append((i, entry, (entry.source, str(tmp / f"{i}.pyc"), entry.path)))
     try:
-        tag, errors = bytecode.compile_files([job for _, _, job in jobs], compiler)
+        tag, errors = bytecode.compile_files([job for _, _, job in jobs], compiler, version)
     except bytecode.CompileError as err:
         raise LayerBuildError(str(err)) from None
-    if version is not None and tag != bytecode.cache_tag_of(version):
-        raise LayerBuildError(
-            f"the image's Python is {version} but its bytecode would be {tag}'s: "
-            "give --compiler a python" + version
-        )
     out = list(entries)
     for (_, entry, (_, cfile, _)), error in zip(jobs, errors, strict=True):
         if error is not None:
@@ -212,21 +207,14 @@ def main(argv: list[str] | None = None) -> int:
         entries = app_entries(files, args.prefix, site)
     with tempfile.TemporaryDirectory() as tmp:
         entries = drop(entries, args.exclude)
-        foreign = wrong_cpu(entries, args.architecture)
-        if foreign:
-            more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
-            print(
-                f"error: {foreign[0]}{more} is not built for {args.architecture}", file=sys.stderr
-            )
-            return 1
-        foreign = wrong_python(entries, args.python_version)
-        if foreign:
-            more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
-            print(
-                f"error: {foreign[0]}{more} is not built for Python {args.python_version}",
-                file=sys.stderr,
-            )
-            return 1
+        for foreign, target in (
+            (wrong_cpu(entries, args.architecture), args.architecture),
+            (wrong_python(entries, args.python_version), f"Python {args.python_version}"),
+        ):
+            if foreign:
+                more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+                print(f"error: {foreign[0]}{more} is not built for {target}", file=sys.stderr)
+                return 1
         if args.strip:
             entries = strip_debug(entries, Path(tmp), args.strip)
         if args.compile:

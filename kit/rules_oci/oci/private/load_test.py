@@ -207,16 +207,23 @@ def test_load_falls_back_to_podman_without_docker_daemon(
     assert (bin_dir / "podman.args").read_text().split() == ["--storage-driver=vfs", "load"]
 
 
+@pytest.fixture
+def bin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder as the whole PATH, and no $OCI_LOAD_ENGINE: no engine is installed."""
+    path = tmp_path / "bin"
+    path.mkdir()
+    monkeypatch.setenv("PATH", str(path))
+    monkeypatch.delenv(load.ENGINE_ENV, raising=False)
+    return path
+
+
 def test_load_engine_choice_and_errors(
     tmp_path: Path,
+    bin_dir: Path,
     tarball_file: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    monkeypatch.setenv("PATH", str(bin_dir))
-    monkeypatch.delenv(load.ENGINE_ENV, raising=False)
     assert load.main(["--load", str(tarball_file)]) == 1
     assert "neither docker nor podman is on PATH" in capsys.readouterr().err
     assert load.main(["--load", str(tarball_file), "--engine", "podman"]) == 1
@@ -232,14 +239,11 @@ def test_load_engine_choice_and_errors(
 
 def test_without_an_engine_bazelw_is_handed_the_tarball(
     tmp_path: Path,
+    bin_dir: Path,
     tarball_file: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    monkeypatch.setenv("PATH", str(bin_dir))
-    monkeypatch.delenv(load.ENGINE_ENV, raising=False)
     handoff = tmp_path / "host-load"
     monkeypatch.setenv(load.HOST_LOAD_ENV, str(handoff))
     assert load.main(["--load", str(tarball_file)]) == 0

@@ -115,6 +115,14 @@ def run_push(
     return result
 
 
+def run_runner(var: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run an oci_push runner (env var `var` names it) as `bazel run` would."""
+    env = dict(os.environ, HOME=str(home), RUNFILES_DIR=os.environ["TEST_SRCDIR"])
+    return subprocess.run(
+        [str(runfile(var)), *args], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
 def get(url: str, accept: str = ACCEPT, auth: str = "") -> tuple[int, bytes]:
     request = urllib.request.Request(url, headers={"Accept": accept})
     if auth:
@@ -161,15 +169,11 @@ def auth_entry(user: str, password: str) -> dict[str, str]:
 def test_image_push_with_runner_then_pull_with_skopeo(
     registry: Registry, home: Path, tmp_path: Path
 ) -> None:
-    runner = runfile("PUSH_RUNNER")
     layout_dir = runfile("IMAGE")
     digest = manifest_digest(layout_dir)
-    env = dict(os.environ, HOME=str(home), RUNFILES_DIR=os.environ["TEST_SRCDIR"])
     with Proxy(registry.host) as proxy:
         repo = f"{proxy.host}/fastapi-oci"
-        first = subprocess.run(
-            [str(runner), "-r", repo, "--insecure"], capture_output=True, text=True, env=env
-        )
+        first = run_runner("PUSH_RUNNER", home, "-r", repo, "--insecure")
         assert first.returncode == 0, first.stderr
         assert first.stdout.strip() == f"{repo}@{digest}"
         blobs = len(layout.read_image(layout_dir).layers) + 1
@@ -181,12 +185,7 @@ def test_image_push_with_runner_then_pull_with_skopeo(
         # Again, with -t: the registry has the manifest, so no blob is even asked about; only
         # the tag is added.
         before = len(proxy.seen)
-        second = subprocess.run(
-            [str(runner), "--repository", repo, "--insecure", "-t", "dev"],
-            capture_output=True,
-            text=True,
-            env=env,
-        )
+        second = run_runner("PUSH_RUNNER", home, "--repository", repo, "--insecure", "-t", "dev")
         assert second.returncode == 0, second.stderr
         again = [(s.method, s.path) for s in proxy.seen[before:]]
         # Manifests only (a HEAD finds the image; crane skips a tag already at the digest).
@@ -224,30 +223,19 @@ def test_image_push_with_runner_then_pull_with_skopeo(
 
 def test_runner_takes_push_py_for_its_own_options(registry: Registry, home: Path) -> None:
     # crane has no --retries: the runner hands the whole push to push.py.
-    runner = runfile("PUSH_RUNNER")
-    env = dict(os.environ, HOME=str(home), RUNFILES_DIR=os.environ["TEST_SRCDIR"])
     repo = f"{registry.host}/own-options"
-    done = subprocess.run(
-        [str(runner), "-r", repo, "--insecure", "--retries", "2"],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    done = run_runner("PUSH_RUNNER", home, "-r", repo, "--insecure", "--retries", "2")
     assert done.returncode == 0, done.stderr
     assert "pushing with crane" not in done.stderr and " uploaded (" in done.stderr
     assert done.stdout.strip() == f"{repo}@{manifest_digest(runfile('IMAGE'))}"
 
 
 def test_runner_reads_tags_file_and_needs_a_repository(registry: Registry, home: Path) -> None:
-    runner = runfile("PUSH_TAGS_FILE_RUNNER")
-    env = dict(os.environ, HOME=str(home), RUNFILES_DIR=os.environ["TEST_SRCDIR"])
-    missing = subprocess.run([str(runner), "--insecure"], capture_output=True, text=True, env=env)
+    missing = run_runner("PUSH_TAGS_FILE_RUNNER", home, "--insecure")
     assert missing.returncode == 2
     assert "no repository" in missing.stderr
     repo = f"{registry.host}/from-file"
-    done = subprocess.run(
-        [str(runner), "-r", repo, "--insecure"], capture_output=True, text=True, env=env
-    )
+    done = run_runner("PUSH_TAGS_FILE_RUNNER", home, "-r", repo, "--insecure")
     assert done.returncode == 0, done.stderr
     assert remote_digest(registry.host, "from-file", "from-file") == manifest_digest(
         runfile("IMAGE")
