@@ -31,6 +31,8 @@ EDIT = "incremental-edit"
 RESTORE = "incremental-restore"
 REMOTE_FIRST = "remote-1"
 REMOTE_SECOND = "remote-2"
+CLEAN = "clean"
+RBE = "rbe"
 EDITED_FILE = "app/todos.py"
 SERVER_START = "Starting local Bazel server"
 
@@ -128,6 +130,38 @@ def remote_section(found: dict[str, dict[str, Any]], cache: dict[str, Any]) -> d
     }
 
 
+def rbe_section(
+    raw: Path, found: dict[str, dict[str, Any]], cluster: dict[str, Any]
+) -> dict[str, Any]:
+    """The clean build on BuildGrid beside the same clean build run here.
+
+    Both start from a new output base with the warm repository cache, so the difference is where
+    the actions ran. "Every action remotely" means the processes line has no kind but internal
+    and remote (a cache hit would mean the cluster was not fresh).
+    """
+    remote, local = found[RBE], found[CLEAN]
+    kinds = {k for k in remote["processes"] if k not in ("total", buildlog.INTERNAL)}
+    jobs = cluster.get("jobs_per_worker", {})
+    digests = {n: imagestats.image_stats(raw / "images" / n)["digest"] for n in (RBE, CLEAN)}
+    return {
+        "remote_actions": remote["processes"].get("remote", 0),
+        "all_actions_remote": kinds == {"remote"},
+        "workers": cluster.get("workers"),
+        "workers_used": sum(1 for n in jobs.values() if n > 0),
+        "jobs_per_worker": jobs,
+        "seconds": remote["wall_seconds"],
+        "local_seconds": local["wall_seconds"],
+        "ratio_to_local": remote["wall_seconds"] / local["wall_seconds"],
+        "digest": digests[RBE],
+        "digest_matches_local": digests[RBE] == digests[CLEAN],
+        # run.sh's check after `stop`: no process, mount or listening port of the cluster left.
+        "stopped_clean": _read(raw / "rbe-stop.txt") == "clean",
+        "left_after_stop": _read(raw / "rbe-stop.txt"),
+        "build": remote,
+        "local_build": local,
+    }
+
+
 def repro_section(raw: Path, found: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Digests of the clean builds: the cold one and the first remote one ran every action."""
     digests = {}
@@ -141,6 +175,10 @@ def repro_section(raw: Path, found: dict[str, dict[str, Any]]) -> dict[str, Any]
         "match": len(clean) == 2 and clean[0] == clean[1],
         "all_match": len(set(digests.values())) == 1,
     }
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text().strip() if path.exists() else None
 
 
 def _load(path: Path) -> Any:
@@ -164,6 +202,8 @@ def collect(raw: Path) -> dict[str, Any]:
     }
     if REMOTE_FIRST in found and REMOTE_SECOND in found:
         result["remote_cache"] = remote_section(found, _load(raw / "cache.json") or {})
+    if RBE in found and CLEAN in found:
+        result["remote_execution"] = rbe_section(raw, found, _load(raw / "rbe.json") or {})
     result["reproducibility"] = repro_section(raw, found)
     if (raw / "calls.tsv").exists():
         result["bazelw"] = bazelw_section(raw)
@@ -450,6 +490,31 @@ def _remote_rows(remote: dict[str, Any] | None) -> list[tuple[str, str, str]]:
     ]
 
 
+def _rbe_rows(rbe: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    if not rbe:
+        return [("Remote execution", "not measured", "")]
+    jobs = ", ".join(f"{w} {n}" for w, n in sorted(rbe["jobs_per_worker"].items()))
+    return [
+        (
+            "Remote execution",
+            f"clean `//:image` on BuildGrid, {rbe['workers']} buildbox workers (loopback)",
+            f"{secs(rbe['seconds'])} ({_processes(rbe['build'])}; jobs: {jobs or 'none'})",
+        ),
+        (
+            "Remote execution",
+            "the same clean build run here (new output base, warm repository cache)",
+            f"{secs(rbe['local_seconds'])} (remote/local {_ratio(rbe['ratio_to_local'])})",
+        ),
+        (
+            "Remote execution",
+            "every action remote; digest equals the local build's; stop left nothing running",
+            f"{'yes' if rbe['all_actions_remote'] else 'NO'}; "
+            f"{'yes' if rbe['digest_matches_local'] else 'NO'} (`{rbe['digest'][:19]}`); "
+            f"{'yes' if rbe['stopped_clean'] else 'NO'}",
+        ),
+    ]
+
+
 def _repro_rows(repro: dict[str, Any]) -> list[tuple[str, str, str]]:
     digests = repro["digests"]
     shown = ", ".join(f"{name} `{digest[:19]}`" for name, digest in digests.items())
@@ -476,6 +541,7 @@ def markdown(result: dict[str, Any]) -> str:
         (_startup_rows, result.get("startup")),
         (_service_rows, result.get("service")),
         (_remote_rows, result.get("remote_cache")),
+        (_rbe_rows, result.get("remote_execution")),
         (_push_rows, result.get("push")),
         (_compression_rows, result.get("compression")),
         (_repro_rows, result["reproducibility"]),

@@ -230,3 +230,51 @@ def test_main_writes_json_and_exits_1_on_missing_input(tmp_path: Path) -> None:
 
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))
+
+
+def _with_rbe(tmp_path: Path, rbe_line: str, rbe_image: dict[str, bytes], stop: str) -> Path:
+    raw = _raw(tmp_path, {"app": b"app edited"}, "24 processes: 24 internal.")
+    with (raw / "builds.tsv").open("a") as rows:
+        for name, wall, line in (
+            ("clean", 20.0, "34 processes: 27 internal, 7 linux-sandbox."),
+            ("rbe", 25.0, rbe_line),
+        ):
+            (raw / "logs" / f"{name}.log").write_text(LOG.format(elapsed=wall - 0.5, line=line))
+            rows.write(f"{name}\t{wall}\tlogs/{name}.log\n")
+    _image(raw / "images" / "clean", ORIGINAL)
+    _image(raw / "images" / "rbe", rbe_image)
+    cluster = {"workers": 2, "jobs_per_worker": {"worker-1": 3, "worker-2": 4}}
+    (raw / "rbe.json").write_text(json.dumps(cluster))
+    (raw / "rbe-stop.txt").write_text(stop + "\n")
+    return raw
+
+
+def test_remote_execution_against_the_local_clean_build(tmp_path: Path) -> None:
+    raw = _with_rbe(tmp_path, "34 processes: 27 internal, 7 remote.", ORIGINAL, "clean")
+    rbe = report.collect(raw)["remote_execution"]
+    assert rbe["remote_actions"] == 7
+    assert rbe["all_actions_remote"] is True
+    assert (rbe["workers"], rbe["workers_used"]) == (2, 2)
+    assert (rbe["seconds"], rbe["local_seconds"]) == (25.0, 20.0)
+    assert rbe["digest_matches_local"] is True
+    assert rbe["stopped_clean"] is True
+    text = report.markdown(report.collect(raw))
+    assert "remote/local 1.25x" in text
+    assert (
+        "| every action remote; digest equals the local build's; stop left nothing running "
+        "| yes; yes" in text
+    )
+
+
+def test_remote_execution_flags_local_actions_other_digests_and_leftovers(tmp_path: Path) -> None:
+    raw = _with_rbe(
+        tmp_path,
+        "34 processes: 27 internal, 5 remote, 2 linux-sandbox.",
+        {**ORIGINAL, "app": b"other"},
+        "process 123",
+    )
+    rbe = report.collect(raw)["remote_execution"]
+    assert rbe["all_actions_remote"] is False
+    assert rbe["digest_matches_local"] is False
+    assert (rbe["stopped_clean"], rbe["left_after_stop"]) == (False, "process 123")
+    assert "| NO; NO (`sha256:" in report.markdown(report.collect(raw))

@@ -61,6 +61,7 @@ mkdir -p "$raw/logs" "$raw/images"
 : >"$raw/builds.tsv"
 
 servers=()   # "workspace output_base" of every Bazel server we started
+rbe_state=""  # the remote-execution cluster's folder (inside the managed root) while it runs
 cache_pid=""
 registry_pid=""
 # stop_group PID: TERM a process group we started, then KILL it if it lingers.
@@ -75,6 +76,7 @@ cleanup() {
   trap - EXIT INT TERM
   [[ -z $cache_pid ]] || stop_group "$cache_pid"
   [[ -z $registry_pid ]] || stop_group "$registry_pid"
+  [[ -z $rbe_state ]] || bzl "$ws_a" "$ob_a" run //tools/rbe:cluster -- stop --state "$rbe_state" >/dev/null 2>&1 || true
   for pair in "${servers[@]}"; do
     (cd "${pair%% *}" && ./bazelw --output_base="${pair#* }" shutdown) >/dev/null 2>&1 || true
   done
@@ -244,6 +246,29 @@ copy_image remote-2 "$ws_b"
 stop_group "$cache_pid"
 wait "$cache_pid" 2>/dev/null || true
 cache_pid=""
+
+say "remote execution: BuildGrid + 2 buildbox workers on loopback; a clean build there and here"
+rbe_state=/var/tmp/kit-rbe-bench-$$
+run_tool rbe-start "$ws_a" "$ob_a" //tools/rbe:cluster start --state "$rbe_state" --port 0 --workers 2
+rbe_endpoint=$(sed -n 's/^rbe: cluster up at \(grpc:[^,]*\),.*/\1/p' "$raw/logs/rbe-start.log")
+[[ -n $rbe_endpoint ]] || die "the cluster did not say where it listens (see $raw/logs/rbe-start.log)"
+timed_build clean "$ws_a" "$scratch/ob-clean"
+copy_image clean "$ws_a"
+(cd "$ws_a" && ./bazelw --output_base="$scratch/ob-clean" shutdown) >/dev/null 2>&1 || true
+timed_build rbe "$ws_a" "$scratch/ob-rbe" --config=rbe --remote_executor="$rbe_endpoint"
+copy_image rbe "$ws_a"
+(cd "$ws_a" && ./bazelw --output_base="$scratch/ob-rbe" shutdown) >/dev/null 2>&1 || true
+run_tool rbe-status "$ws_a" "$ob_a" //tools/rbe:cluster status --state "$rbe_state" --json "$raw/rbe.json"
+run_tool rbe-stop "$ws_a" "$ob_a" //tools/rbe:cluster stop --state "$rbe_state"
+# What stop must not leave: a process or a mount naming the cluster's folder, a listening port.
+left=()
+for p in /proc/[0-9]*; do
+  grep -qsF "$rbe_state" "$p/cmdline" && left+=("process ${p#/proc/}")
+  grep -qsF "$rbe_state" "$p/mountinfo" && left+=("mount in ${p#/proc/}")
+done
+(exec 3<>"/dev/tcp/127.0.0.1/${rbe_endpoint##*:}") 2>/dev/null && left+=("port ${rbe_endpoint##*:}")
+if ((${#left[@]})); then echo "${left[*]}" >"$raw/rbe-stop.txt"; else echo clean >"$raw/rbe-stop.txt"; fi
+rbe_state=""
 
 say "report"
 bzl "$ws_a" "$ob_a" run --color=no --curses=no --repository_cache="$repos" //bench:report -- \

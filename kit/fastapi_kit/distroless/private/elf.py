@@ -39,6 +39,40 @@ class Dynamic:
     soname: str | None = None
 
 
+_ET_EXEC, _ET_DYN = 2, 3
+
+
+def header_size(data: bytes) -> int:
+    """Return how many leading bytes of an ELF file hold its header and program headers."""
+    if not is_elf(data) or len(data) < 64:
+        return len(data)
+    phoff = struct.unpack_from("<Q", data, 32)[0]
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    return max(64, phoff + phentsize * phnum)
+
+
+def runnable(data: bytes) -> bool:
+    """Tell whether an ELF file is a program (not a shared library) from its first bytes.
+
+    A program is ET_EXEC, or ET_DYN with an interpreter (PIE): shared libraries and extension
+    modules have none. `data` must reach past the program headers (`header_size`).
+    """
+    if not is_elf(data) or len(data) < 64 or data[4] != 2 or data[5] != 1:
+        return False
+    e_type = struct.unpack_from("<H", data, 16)[0]
+    if e_type == _ET_EXEC:
+        return True
+    if e_type != _ET_DYN:
+        return False
+    phoff = struct.unpack_from("<Q", data, 32)[0]
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    return any(
+        struct.unpack_from("<I", data, phoff + i * phentsize)[0] == _PT_INTERP
+        for i in range(phnum)
+        if phoff + i * phentsize + 4 <= len(data)
+    )
+
+
 # Debian architecture -> ELF e_machine of its binaries.
 MACHINES = {"amd64": 62, "arm64": 183}
 

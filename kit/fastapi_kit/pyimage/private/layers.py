@@ -74,7 +74,16 @@ def app_entries(files: list[dict[str, str]], prefix: str, site: str) -> list:
 
 
 def _file(src: str, dest: str) -> tarball.Entry:
-    mode = 0o755 if Path(src).stat().st_mode & 0o111 else 0o644
+    """An entry whose mode says what the file is: 0755 for a script or a program, else 0644.
+
+    Not the input's mode bits: Bazel marks every input of a remote action executable, and its
+    own outputs too, so bits would make a remote build differ from a local one.
+    """
+    with open(src, "rb") as f:
+        head = f.read(4096)
+        if elf.is_elf(head) and elf.header_size(head) > len(head):
+            head += f.read(elf.header_size(head) - len(head))
+    mode = 0o755 if head.startswith(b"#!") or elf.runnable(head) else 0o644
     return tarball.Entry(dest, tarball.FILE, mode, source=src)
 
 

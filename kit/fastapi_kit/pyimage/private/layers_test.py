@@ -219,3 +219,33 @@ def test_the_compiler_writes_its_own_versions_bytecode(tmp_path: Path):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
+
+
+def test_modes_come_from_content_not_from_the_inputs_bits(tmp_path: Path):
+    # Bazel marks every input of a remote action executable: a local and a remote build must
+    # still write the same modes. Scripts and programs are 0755, everything else 0644.
+    program = Path(os.path.realpath(sys.executable)).read_bytes()
+    library = next(Path(os.path.realpath(sys.executable)).parents[1].glob("lib/*/libm.so.6"))
+    cases = {
+        "plain.py": (b"X = 1\n", 0o755, 0o644),
+        "data.json": (b"{}\n", 0o755, 0o644),
+        "tool.sh": (b"#!/bin/sh\necho hi\n", 0o644, 0o755),
+        "prog": (program, 0o644, 0o755),
+        "libm.so.6": (library.read_bytes(), 0o755, 0o644),
+    }
+    files = []
+    for name, (data, bits, _) in cases.items():
+        src = tmp_path / name
+        src.write_bytes(data)
+        src.chmod(bits)
+        files.append({"path": str(src), "short_path": f"svc/{name}", "dest": name})
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps(files))
+    out = tmp_path / "app.tar"
+    assert (
+        layers.main(["app", "--manifest", str(manifest), "--output", str(out), "--prefix", "app"])
+        == 0
+    )
+    with tarfile.open(out) as tar:
+        modes = {m.name: m.mode for m in tar.getmembers()}
+    assert {name: modes[f"app/{name}"] for name in cases} == {n: c[2] for n, c in cases.items()}
