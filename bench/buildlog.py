@@ -22,6 +22,11 @@ _STAMP = r"^(?:\([0-9:.]+\) )?"
 _ELAPSED = re.compile(_STAMP + r"INFO: Elapsed time: ([0-9.]+)s", re.MULTILINE)
 _PROCESSES = re.compile(_STAMP + r"INFO: ([0-9]+) process(?:es)?(?:: (.*?))?\.?\s*$", re.MULTILINE)
 _PART = re.compile(r"^([0-9]+) (.+)$")
+_EXECUTED = re.compile(_STAMP + r"Executed ([0-9]+) out of ([0-9]+) tests?: (.*)$", re.MULTILINE)
+_PASSED = re.compile(r"([0-9]+) tests? pass")
+_TEST_TIME = re.compile(
+    _STAMP + r"(\S+)\s+(?:\(cached\) )?(PASSED|FAILED|FLAKY|TIMEOUT) in ([0-9.]+)s$", re.MULTILINE
+)
 
 INTERNAL = "internal"
 REMOTE_HIT = "remote cache hit"
@@ -84,3 +89,29 @@ def parse_elapsed(log: str) -> float:
     if not matches:
         raise BuildLogError("no 'INFO: Elapsed time' line in the build log")
     return float(matches[-1])
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """The summary of a `bazel test`: how many ran and passed, and each target's time.
+
+    A sharded target prints its slowest shard ("PASSED in 29.1s" over "Stats over 3 runs").
+    """
+
+    executed: int
+    total: int
+    passed: int
+    seconds: dict[str, float]
+
+
+def parse_test_run(log: str) -> TestRun:
+    """The "Executed N out of M tests" summary and the per-target lines above it."""
+    matches = list(_EXECUTED.finditer(log))
+    if not matches:
+        raise BuildLogError("no 'Executed N out of M tests' line in the test log")
+    last = matches[-1]
+    passed = _PASSED.search(last.group(3))
+    seconds = {m.group(1): float(m.group(3)) for m in _TEST_TIME.finditer(log)}
+    return TestRun(
+        int(last.group(1)), int(last.group(2)), int(passed.group(1)) if passed else 0, seconds
+    )

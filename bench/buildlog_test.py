@@ -68,5 +68,22 @@ def test_unreadable_part_is_an_error() -> None:
         buildlog.parse_processes("INFO: 5 processes: many internal.\n")
 
 
+def test_a_test_run_summary() -> None:
+    log = (
+        "(10:00:01) //a:slow_test                 PASSED in 29.1s\n"
+        "  Stats over 3 runs: max = 29.1s, min = 15.9s, avg = 22.1s, dev = 5.4s\n"
+        "//b:quick_test                           (cached) PASSED in 0.4s\n"
+        "//c:broken_test                          FAILED in 2.0s\n"
+        "  /path/to/test.log\n"
+        "INFO: Elapsed time: 140.9s, Critical Path: 31.9s\n"
+        "Executed 3 out of 3 tests: 2 tests pass and 1 fails locally.\n"
+    )
+    run = buildlog.parse_test_run(log)
+    assert (run.executed, run.total, run.passed) == (3, 3, 2)
+    assert run.seconds == {"//a:slow_test": 29.1, "//b:quick_test": 0.4, "//c:broken_test": 2.0}
+    with pytest.raises(buildlog.BuildLogError, match="Executed N out of M"):
+        buildlog.parse_test_run("INFO: Elapsed time: 1.0s\n")
+
+
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))

@@ -33,6 +33,7 @@ REMOTE_FIRST = "remote-1"
 REMOTE_SECOND = "remote-2"
 CLEAN = "clean"
 RBE = "rbe"
+TESTS_RERUN = "tests-rerun"  # the timed `test --nocache_test_results //...` (run.sh)
 EDITED_FILE = "app/todos.py"
 SERVER_START = "Starting local Bazel server"
 
@@ -162,6 +163,26 @@ def rbe_section(
     }
 
 
+def tests_section(raw: Path) -> dict[str, Any] | None:
+    """The full re-run of every test: wall time, counts, and the slowest targets."""
+    rows = {r[0]: r for r in read_tsv(raw / "tests.tsv")} if (raw / "tests.tsv").exists() else {}
+    if TESTS_RERUN not in rows:
+        return None
+    _, wall, log_name = rows[TESTS_RERUN]
+    log = (raw / log_name).read_text(errors="replace")
+    run = buildlog.parse_test_run(log)
+    slowest = sorted(run.seconds.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    return {
+        "wall_seconds": float(wall),
+        "bazel_seconds": buildlog.parse_elapsed(log),
+        "executed": run.executed,
+        "total": run.total,
+        "passed": run.passed,
+        "sum_of_test_seconds": round(sum(run.seconds.values()), 1),
+        "slowest": [{"target": t, "seconds": v} for t, v in slowest],
+    }
+
+
 def repro_section(raw: Path, found: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Digests of the clean builds: the cold one and the first remote one ran every action."""
     digests = {}
@@ -211,6 +232,8 @@ def collect(raw: Path) -> dict[str, Any]:
         result["push"] = push_section(raw)
     if (raw / "compression.json").exists():
         result["compression"] = _load(raw / "compression.json")
+    if (tests := tests_section(raw)) is not None:
+        result["tests"] = tests
     return result
 
 
@@ -515,6 +538,21 @@ def _rbe_rows(rbe: dict[str, Any] | None) -> list[tuple[str, str, str]]:
     ]
 
 
+def _tests_rows(tests: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    if not tests:
+        return [("Tests", "full re-run", "not measured")]
+    slowest = ", ".join(f"{t['target']} {secs(t['seconds'])}" for t in tests["slowest"])
+    return [
+        (
+            "Tests",
+            "full re-run: `./bazelw test --nocache_test_results //...` after a first `test //...`",
+            f"{secs(tests['wall_seconds'])} ({tests['executed']} of {tests['total']} tests run,"
+            f" {tests['passed']} pass; test times add up to {secs(tests['sum_of_test_seconds'])})",
+        ),
+        ("Tests", "the five slowest targets (a sharded one: its slowest shard)", slowest),
+    ]
+
+
 def _repro_rows(repro: dict[str, Any]) -> list[tuple[str, str, str]]:
     digests = repro["digests"]
     shown = ", ".join(f"{name} `{digest[:19]}`" for name, digest in digests.items())
@@ -544,6 +582,7 @@ def markdown(result: dict[str, Any]) -> str:
         (_rbe_rows, result.get("remote_execution")),
         (_push_rows, result.get("push")),
         (_compression_rows, result.get("compression")),
+        (_tests_rows, result.get("tests")),
         (_repro_rows, result["reproducibility"]),
     ]
     for make, section in sections:

@@ -228,6 +228,33 @@ def test_main_writes_json_and_exits_1_on_missing_input(tmp_path: Path) -> None:
     assert report.main(["--raw", str(raw), "--out", str(out)]) == 1
 
 
+def test_the_full_test_rerun_row(tmp_path: Path) -> None:
+    raw = _raw(tmp_path, {"app": b"app edited"}, "24 processes: 24 internal.")
+    (raw / "logs" / "tests-rerun.log").write_text(
+        "//deploy:kubelet_test            PASSED in 29.1s\n"
+        "  Stats over 3 runs: max = 29.1s, min = 15.9s, avg = 22.1s, dev = 5.4s\n"
+        "//app:api_test                   PASSED in 4.6s\n"
+        "//tools/lint:style_test          PASSED in 1.0s\n"
+        "INFO: Elapsed time: 70.2s, Critical Path: 31.9s\n"
+        "Executed 3 out of 3 tests: 3 tests pass.\n"
+    )
+    (raw / "tests.tsv").write_text("tests-rerun\t71.5\tlogs/tests-rerun.log\n")
+    tests = report.collect(raw)["tests"]
+    assert (tests["wall_seconds"], tests["bazel_seconds"]) == (71.5, 70.2)
+    assert (tests["executed"], tests["total"], tests["passed"]) == (3, 3, 3)
+    assert tests["sum_of_test_seconds"] == 34.7
+    assert tests["slowest"][0] == {"target": "//deploy:kubelet_test", "seconds": 29.1}
+    text = report.markdown(report.collect(raw))
+    assert "71.50 s (3 of 3 tests run, 3 pass" in text
+    assert "//deploy:kubelet_test 29.10 s, //app:api_test 4.60 s" in text
+
+
+def test_no_test_rerun_is_said(tmp_path: Path) -> None:
+    raw = _raw(tmp_path, {"app": b"app edited"}, "24 processes: 24 internal.")
+    assert "tests" not in report.collect(raw)
+    assert "| Tests | full re-run | not measured |" in report.markdown(report.collect(raw))
+
+
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))
 

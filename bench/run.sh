@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# bench/run.sh: measure build times, image size, start-up, service throughput, the remote cache
-# and reproducibility in one go; print a Markdown table and write a JSON file.
+# bench/run.sh: measure build times, image size, start-up, service throughput, the remote cache,
+# remote execution, push, compression, a full test re-run and reproducibility in one go; print a
+# Markdown table and write a JSON file.
 #
 # Usage: bench/run.sh [--quick] [--json FILE]
-#   --quick      one iteration of everything (a smoke run for CI, about 3 minutes)
+#   --quick      one iteration of everything (a smoke run for CI, about 12 minutes: half of it
+#                builds and runs the test suite twice)
 #   --json FILE  where to write the JSON (default: bench/bench-<UTC time>.json in Bazel's
 #                output folder; the path is printed)
 # Environment: BENCH_KEEP=1 keeps the scratch folder (workspaces, output bases, logs).
@@ -18,7 +20,7 @@ set -euo pipefail
 
 say() { echo "bench: $*" >&2; }
 die() { echo "bench: error: $*" >&2; exit 1; }
-usage() { sed -n '5,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '6,11p' "$0" | sed 's/^# \{0,1\}//'; }
 
 quick=0
 json=""
@@ -269,6 +271,16 @@ done
 (exec 3<>"/dev/tcp/127.0.0.1/${rbe_endpoint##*:}") 2>/dev/null && left+=("port ${rbe_endpoint##*:}")
 if ((${#left[@]})); then echo "${left[*]}" >"$raw/rbe-stop.txt"; else echo clean >"$raw/rbe-stop.txt"; fi
 rbe_state=""
+
+say "tests: ./bazelw test //... once (builds what the tests need), then a timed full re-run"
+bzl "$ws_a" "$ob_a" test --color=no --curses=no --repository_cache="$repos" //... \
+  >"$raw/logs/tests-first.log" 2>&1 || { tail -n 40 "$raw/logs/tests-first.log" >&2; die "tests failed"; }
+start=$EPOCHREALTIME
+bzl "$ws_a" "$ob_a" test --color=no --curses=no --repository_cache="$repos" --nocache_test_results \
+  //... >"$raw/logs/tests-rerun.log" 2>&1 || { tail -n 40 "$raw/logs/tests-rerun.log" >&2; die "test re-run failed"; }
+us=$(($(micros "$EPOCHREALTIME") - $(micros "$start")))
+printf 'tests-rerun\t%d.%06d\tlogs/tests-rerun.log\n' $((us / 1000000)) $((us % 1000000)) >"$raw/tests.tsv"
+say "  full re-run: $((us / 1000000)) s"
 
 say "report"
 bzl "$ws_a" "$ob_a" run --color=no --curses=no --repository_cache="$repos" //bench:report -- \

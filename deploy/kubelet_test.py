@@ -13,7 +13,8 @@ liveness for two periods of the slower one with their thresholds, and deletion: 
 sleep, SIGTERM, exit within terminationGracePeriodSeconds. Mutated copies of the Deployment
 that the image cannot honour must fail, each with the kubelet's reason.
 
-The cases wait out real probe periods; Bazel runs them in shards (see `_Shards`).
+The first case waits out the manifest's real probe periods; the broken copies probe every second
+(see `_short_probes`). Bazel runs them in shards (see `_Shards`).
 """
 
 from __future__ import annotations
@@ -109,13 +110,35 @@ def _rename_secret_item(objects: list[dict[str, Any]]) -> None:
     next(v for v in volumes if v["name"] == "secrets")["secret"]["items"][0]["path"] = "token"
 
 
+# The broken copies fail on what they break, not on timing: they probe every second, start-up
+# gives up after SHORT_STARTUP_TRIES, the preStop sleep is 1 s. An unbroken copy with the same
+# probes must pass (test_short_probes_pass_an_unbroken_pod), so a failure is the mutation's.
+SHORT_STARTUP_TRIES = 8
+
+
+def _short_probes(objects: list[dict[str, Any]]) -> None:
+    c = _container(objects)
+    c["startupProbe"].update(periodSeconds=1, failureThreshold=SHORT_STARTUP_TRIES)
+    for kind in ("readinessProbe", "livenessProbe"):
+        c[kind].update(periodSeconds=1, timeoutSeconds=1)
+    c["lifecycle"]["preStop"]["sleep"]["seconds"] = 1
+
+
 MUTATIONS: list[tuple[str, Callable[[list[dict[str, Any]]], None], str]] = [
     # containerPort 8001 while PORT stays 8000: the named probe port points at nothing.
-    ("container_port_8001", _set_container_port, "startupProbe failed 30 times"),
+    (
+        "container_port_8001",
+        _set_container_port,
+        f"startupProbe failed {SHORT_STARTUP_TRIES} times",
+    ),
     # Startup passes on the right port; the readiness probe asks the wrong one.
     ("readiness_port_8001", _set_readiness_port, "readinessProbe never succeeded"),
     # The app's own default: reachable on loopback only, not on the pod IP.
-    ("host_127_0_0_1", _listen_on_loopback_only, "startupProbe failed 30 times"),
+    (
+        "host_127_0_0_1",
+        _listen_on_loopback_only,
+        f"startupProbe failed {SHORT_STARTUP_TRIES} times",
+    ),
     # DATABASE_PATH then lies on the read-only root: the app refuses to start (exit 2).
     (
         "no_data_volume",
@@ -132,6 +155,7 @@ MUTATIONS: list[tuple[str, Callable[[list[dict[str, Any]]], None], str]] = [
 )
 def test_a_pod_the_image_cannot_honour_fails(objects, image, tmp_path, mutate, expected):
     broken = copy.deepcopy(objects)
+    _short_probes(broken)
     mutate(broken)
     plan = _plan(broken, image, tmp_path)
     with pytest.raises(kubelet.KubeletError) as caught:
@@ -140,15 +164,28 @@ def test_a_pod_the_image_cannot_honour_fails(objects, image, tmp_path, mutate, e
     assert expected in str(caught.value)
 
 
+def test_short_probes_pass_an_unbroken_pod(objects, image, tmp_path):
+    quick = copy.deepcopy(objects)
+    _short_probes(quick)
+    report = kubelet.run_pod(image[0], _plan(quick, image, tmp_path))
+    print(f"started after {report.started_after:.2f} s ({report.startup_attempts} attempts)")
+    assert report.startup_attempts <= SHORT_STARTUP_TRIES and report.exit_code == 0
+    assert report.stats["livenessProbe"].attempts >= 2
+
+
 class _Shards:
-    """Bazel test sharding (shard_count in BUILD): run every TEST_TOTAL_SHARDS-th case."""
+    """Bazel test sharding (shard_count in BUILD): the first case, which waits out the real
+    probe periods (~30 s), has shard 0 to itself; the quick cases share the other shards."""
 
     def pytest_collection_modifyitems(self, config: Any, items: list[Any]) -> None:
         total = int(os.environ.get("TEST_TOTAL_SHARDS", "1"))
         index = int(os.environ.get("TEST_SHARD_INDEX", "0"))
         if status := os.environ.get("TEST_SHARD_STATUS_FILE"):
             Path(status).touch()
-        items[:] = [item for i, item in enumerate(items) if i % total == index]
+        if total > 1:
+            first, rest = items[:1], items[1:]
+            mine = first if index == 0 else rest[index - 1 :: total - 1]
+            items[:] = mine
 
 
 if __name__ == "__main__":

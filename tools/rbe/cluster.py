@@ -205,18 +205,22 @@ def _nobody() -> dict:
 
 
 def ensure_venv(requirements: Path, cache: Path) -> Path:
-    """BuildGrid's venv, made once per pin list; a half-made one (no marker) is made again."""
+    """BuildGrid's venv, made once per pin list; a half-made one (no marker) is made again.
+
+    The venv points at the interpreter's real path: sys.executable is a link in a Bazel
+    runfiles tree, which goes with its output base (bench/run.sh deletes its own).
+    """
     data = requirements.read_bytes()
     venv = cache / venv_key(data)
     marker = venv / ".complete"
-    if marker.is_file():
+    if marker.is_file() and (venv / "bin/python").exists():
         return venv
     shutil.rmtree(venv, ignore_errors=True)
     cache.mkdir(parents=True, exist_ok=True)
     log = cache / f"{venv.name}.log"
     print(f"rbe: installing BuildGrid into {venv} (once)", file=sys.stderr)
     steps = [
-        [sys.executable, "-m", "venv", str(venv)],
+        [os.path.realpath(sys.executable), "-m", "venv", str(venv)],
         [
             str(venv / "bin/python"),
             "-m",
@@ -380,6 +384,9 @@ def _start_all(
                 f"--bots-instance={args.instance}",
                 f"--cas-remote=unix:{sock}",
                 f"--buildbox-run={tool('RUNNER')}",
+                # FUSE staging needs /dev/fuse and fusermount3, which a rootless user
+                # namespace lacks; hard links work for every user and leave no mount.
+                "--runner-arg=--staging-mode=copy-or-link",
                 *retry,
                 *platform,
                 f"worker-{n}",

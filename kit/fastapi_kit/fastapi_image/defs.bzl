@@ -503,8 +503,8 @@ def fastapi_image(
             size = "small",
             configs = [":" + name + "_structure_config"] + structure_test_configs,
             driver = "tar",
-            # The load target's tarball: no second docker-save tarball is written.
-            image = ":" + stem + "load",
+            # The layout: the rule writes a tarball of only what the tests look at.
+            image = image,
             tags = tags,
             visibility = visibility,
         )
