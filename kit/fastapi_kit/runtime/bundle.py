@@ -20,9 +20,6 @@ from kit_lib import layout, runfiles
 
 from runtime import _tools
 
-_WHITEOUT = ".wh."
-_OPAQUE = ".wh..wh..opq"
-
 
 @dataclass(frozen=True)
 class RunSpec:
@@ -75,12 +72,12 @@ def unpack(image: layout.Image, rootfs: Path) -> None:
             for m in members:
                 base = os.path.basename(m.name)
                 parent = _safe_member(rootfs, os.path.dirname(m.name) or ".")
-                if base == _OPAQUE:
+                if base == layout.OPAQUE:
                     for child in parent.iterdir() if parent.is_dir() else ():
                         _remove(child)
-                elif base.startswith(_WHITEOUT):
-                    _remove(parent / base[len(_WHITEOUT) :])
-            kept = [m for m in members if not os.path.basename(m.name).startswith(_WHITEOUT)]
+                elif base.startswith(layout.WHITEOUT):
+                    _remove(parent / base[len(layout.WHITEOUT) :])
+            kept = [m for m in members if not os.path.basename(m.name).startswith(layout.WHITEOUT)]
             for m in kept:
                 existing = _safe_member(rootfs, m.name)
                 if existing.is_symlink() or (existing.exists() and not existing.is_dir()):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import re
 import shutil
 import tarfile
@@ -49,11 +50,32 @@ LAYER_TYPES = {
     DOCKER_LAYER_TAR: LAYER_TAR,
 }
 
+# OCI whiteouts (image-spec, layer changesets): an entry `.wh.NAME` deletes NAME as lower layers
+# have it; `.wh..wh..opq` in a folder deletes everything lower layers put in that folder.
+WHITEOUT = ".wh."
+OPAQUE = ".wh..wh..opq"
+
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 class ImageError(ValueError):
     """Bad image input; the message is one line and names what is wrong."""
+
+
+def member_path(name: str) -> str:
+    """A tar member name in one form: no "./", no leading or trailing "/" ("" is the root)."""
+    return posixpath.normpath("/" + name).lstrip("/")
+
+
+def whiteout(path: str) -> tuple[str, bool] | None:
+    """For a whiteout entry (a `member_path`): the path it deletes and whether only that
+    folder's contents go (opaque); None for an ordinary entry."""
+    folder, base = posixpath.split(path)
+    if base == OPAQUE:
+        return folder, True
+    if base.startswith(WHITEOUT):
+        return posixpath.join(folder, base[len(WHITEOUT) :]), False
+    return None
 
 
 def canonical_json(value: Any) -> bytes:

@@ -30,8 +30,6 @@ from kit_lib import layout, tarball
 # The test kinds whose subject is a named path or the config; any other key means "whole image".
 PATH_TESTS = ("fileExistenceTests", "fileContentTests")
 KNOWN_KEYS = {"schemaVersion", "metadataTest", "globalEnvVars", *PATH_TESTS}
-WHITEOUT = ".wh."
-OPAQUE = ".wh..wh..opq"
 MAX_LINKS = 40  # as the kernel's limit on symbolic links followed in one lookup
 
 
@@ -49,11 +47,6 @@ def tested_paths(configs: list[Any]) -> set[str] | None:
     return paths
 
 
-def _norm(name: str) -> str:
-    """A tar member name or a test path as one form: "usr/bin/python3" ("" is the root)."""
-    return posixpath.normpath("/" + name).lstrip("/")
-
-
 @dataclass
 class Node:
     """The newest version of one path in the flattened image."""
@@ -63,28 +56,31 @@ class Node:
 
 
 def flatten(image: layout.Image, zstd: str | None = None) -> dict[str, Node]:
-    """The image's file tree as the container sees it: layers in order, whiteouts applied."""
+    """The image's file tree as the container sees it: layers in order, whiteouts applied, and
+    a path a layer makes something other than a folder loses what lower layers had under it."""
     tree: dict[str, Node] = {}
     for index, descriptor in enumerate(image.layers):
         with layout.open_layer(image, descriptor, zstd) as tar:
             members = tar.getmembers()
-        for info in members:  # whiteouts hide what lower layers had
-            name = _norm(info.name)
-            base = posixpath.basename(name)
-            parent = posixpath.dirname(name)
-            if base == OPAQUE:
-                prefix = parent + "/" if parent else ""
-                for key in [k for k in tree if k.startswith(prefix) and tree[k].layer < index]:
-                    del tree[key]
-            elif base.startswith(WHITEOUT):
-                gone = posixpath.join(parent, base[len(WHITEOUT) :])
-                for key in [k for k in tree if k == gone or k.startswith(gone + "/")]:
-                    del tree[key]
+        gone: list[tuple[str, bool]] = []  # (path, only what is under it)
+        entries: list[tuple[str, tarfile.TarInfo]] = []
         for info in members:
-            name = _norm(info.name)
-            if name and not posixpath.basename(name).startswith(WHITEOUT):
-                tree[name] = Node(info, index)
-                _add_parents(tree, name, index)
+            name = layout.member_path(info.name)
+            if (deleted := layout.whiteout(name)) is not None:
+                gone.append(deleted)
+            elif name:
+                entries.append((name, info))
+                if not info.isdir():
+                    gone.append((name, True))
+        for path, below_only in gone:  # the tree holds only lower layers yet
+            prefix = path + "/" if path else ""
+            for key in [k for k in tree if k.startswith(prefix)]:
+                del tree[key]
+            if not below_only:
+                tree.pop(path, None)
+        for name, info in entries:
+            tree[name] = Node(info, index)
+            _add_parents(tree, name, index)
     return tree
 
 
@@ -122,7 +118,7 @@ def closure(tree: dict[str, Node], paths: set[str]) -> set[str]:
                 visit(posixpath.join("/" + base, target, *parts[i + 1 :]), depth + 1)
                 return
             if node.info.islnk():
-                visit("/" + _norm(node.info.linkname), depth + 1)
+                visit("/" + layout.member_path(node.info.linkname), depth + 1)
 
     for path in paths:
         visit(path, 0)
@@ -136,14 +132,14 @@ def reduced_layer(
     wanted: dict[int, set[str]] = {}
     for name in keep:
         node = tree[name]
-        source = _norm(node.info.linkname) if node.info.islnk() else name
+        source = layout.member_path(node.info.linkname) if node.info.islnk() else name
         if source in tree and tree[source].info.isreg():
             wanted.setdefault(tree[source].layer, set()).add(source)
     data: dict[str, bytes] = {}
     for index, names in wanted.items():
         with layout.open_layer(image, image.layers[index], zstd) as tar:
             for info in tar:
-                name = _norm(info.name)
+                name = layout.member_path(info.name)
                 if name in names and info.isreg():
                     f = tar.extractfile(info)
                     data[name] = f.read() if f else b""
@@ -161,7 +157,7 @@ def reduced_layer(
                 copy.type = tarfile.DIRTYPE
                 tar.addfile(copy)
             elif info.isreg() or info.islnk():
-                body = data.get(_norm(info.linkname) if info.islnk() else name, b"")
+                body = data.get(layout.member_path(info.linkname) if info.islnk() else name, b"")
                 copy.type, copy.size = tarfile.REGTYPE, len(body)
                 tar.addfile(copy, io.BytesIO(body))
             else:  # devices and fifos: the entry itself is what a test can see

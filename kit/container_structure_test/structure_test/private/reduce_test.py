@@ -52,10 +52,14 @@ def _lower(tar: tarfile.TarFile) -> None:
     _entry(tar, "./bin", tarfile.SYMTYPE, linkname="usr/bin")
     _entry(tar, "./old", tarfile.DIRTYPE)
     _entry(tar, "./old/file", data=b"hidden by an opaque folder")
+    _entry(tar, "./var", tarfile.DIRTYPE)
+    _entry(tar, "./var/cache", tarfile.DIRTYPE)
+    _entry(tar, "./var/cache/stale", data=b"hidden: its folder became a file above")
 
 
 def _upper(tar: tarfile.TarFile) -> None:
     _entry(tar, "usr/lib/.wh.gone.txt")
+    _entry(tar, "var/cache", data=b"a file where a folder was\n")
     _entry(tar, "old", tarfile.DIRTYPE)
     _entry(tar, "old/.wh..wh..opq")
     _entry(tar, "old/new", data=b"only this")
@@ -90,6 +94,7 @@ def test_flatten_applies_whiteouts_and_opaque_folders(image_dir: Path):
     tree = reduce.flatten(layout.read_image(image_dir))
     assert "usr/lib/gone.txt" not in tree
     assert "old/file" not in tree and "old/new" in tree
+    assert "var/cache/stale" not in tree and tree["var/cache"].info.isreg()
     assert tree["usr/bin/python3"].info.issym()
 
 
@@ -131,6 +136,7 @@ fileExistenceTests:
   - {name: the interpreter, path: /usr/bin/python3.13, shouldExist: true, isExecutableBy: any}
   - {name: whited out, path: /usr/lib/gone.txt, shouldExist: false}
   - {name: hidden by opaque, path: /old/file, shouldExist: false}
+  - {name: under a folder made a file, path: /var/cache/stale, shouldExist: false}
   - {name: no shell, path: /bin/sh, shouldExist: false}
   - {name: app, path: /app/main.py, shouldExist: true, permissions: "-rw-r--r--"}
   - {name: wrong mode, path: /app/main.py, shouldExist: true, permissions: "-rwxrwxrwx"}

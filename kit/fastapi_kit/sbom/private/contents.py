@@ -21,8 +21,6 @@ from kit_lib import layout
 STATUS_DIR = "var/lib/dpkg/status.d/"
 STATUS_FILE = "var/lib/dpkg/status"
 OS_RELEASE = ("etc/os-release", "usr/lib/os-release")
-WHITEOUT = ".wh."
-OPAQUE = ".wh..wh..opq"
 # <anything>/site-packages/<dist>.dist-info/METADATA (dist-packages: Debian's python3-* debs).
 _METADATA = re.compile(r"^(?:.*/)?(?:site|dist)-packages/[^/]+\.dist-info/METADATA$")
 
@@ -69,10 +67,6 @@ def _wanted(name: str) -> bool:
     return name == STATUS_FILE or name in OS_RELEASE or bool(_METADATA.match(name))
 
 
-def _member_name(name: str) -> str:
-    return posixpath.normpath("/" + name).lstrip("/")
-
-
 def _under(path: str, folder: str) -> bool:
     return folder == "" or path == folder or path.startswith(folder + "/")
 
@@ -91,13 +85,9 @@ def read_files(image: layout.Image) -> dict[str, bytes]:
         try:
             with layout.open_layer(image, descriptor) as tar:  # zstd: through $KIT_ZSTD
                 for member in tar:
-                    name = _member_name(member.name)
-                    folder, base = posixpath.split(name)
-                    if base == OPAQUE:
-                        gone.append(folder)
-                        continue
-                    if base.startswith(WHITEOUT):
-                        gone.append(posixpath.join(folder, base[len(WHITEOUT) :]))
+                    name = layout.member_path(member.name)
+                    if (deleted := layout.whiteout(name)) is not None:
+                        gone.append(deleted[0])
                         continue
                     if member.isdir():
                         replaced.add(name)
