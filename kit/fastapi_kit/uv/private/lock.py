@@ -1,12 +1,14 @@
 """Turn a uv workspace (pyproject.toml files, and uv.lock) into the two files Bazel reads.
 
 `requirements_lock.txt` is `uv export` of the whole workspace, every member and dependency group,
-hash-pinned: rules_python's pip.parse fetches each wheel from it. `uv_workspace.lock.json` holds,
-per member, the runtime closure exactly as uv resolves it (extras followed, dependency groups
-left out), its `requires-python`, and the sha256 of every input, so a test can tell that a
-pyproject.toml changed without a relock. Neither file names a package index: uv.lock records
-index and file URLs, so it stays out of a repository that must not name them (or is the team's
-own committed input, with `--frozen`).
+hash-pinned (what rules_python's pip.parse reads, and the SBOM checks hashes against).
+`uv_workspace.lock.json` holds, per member, the runtime closure exactly as uv resolves it (extras
+followed, dependency groups left out), its `requires-python`, the sha256 of every input, so a test
+can tell that a pyproject.toml changed without a relock, and per image platform the one wheel of
+each package that platform installs (file name, sha256, dependencies), which `uv.wheels` fetches
+by hash through Bazel's downloader. Neither file names a package index: uv.lock records index and
+file URLs, so it stays out of a repository that must not name them (or is the team's own
+committed input, with `--frozen`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from kit_lib.tarball import sha256_file
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
+from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 # The image's interpreter and platform: markers are evaluated for it.
 IMAGE_ENVIRONMENT = {
@@ -43,6 +46,33 @@ IMAGE_ENVIRONMENT = {
 
 # The kit's other base (fastapi_image(python = "3.14")): closures are recorded for it too.
 OTHER_PYTHONS = ("3.14",)
+
+
+# The image platforms wheels are chosen for ({"linux/amd64", "linux/arm64"}[@python]: CPU), and
+# the newest manylinux glibc they accept: 2.39, the oldest glibc among the kit's bases, so one
+# choice holds on each of them.
+MACHINES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
+MANYLINUX_GLIBC = 39
+_LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+
+
+def platform_tags(python: str, machine: str) -> list[Tag]:
+    """The wheel tags a CPython `python` ("3.13") on glibc Linux `machine` installs, best first.
+
+    The order is pip's: the interpreter's own ABI, then abi3, then pure wheels; within each, the
+    newest manylinux first.
+    """
+    minor = int(python.split(".")[1])
+    platforms = []
+    for n in range(MANYLINUX_GLIBC, 4, -1):
+        platforms.append(f"manylinux_2_{n}_{machine}")
+        if n in _LEGACY_MANYLINUX:
+            platforms.append(f"{_LEGACY_MANYLINUX[n]}_{machine}")
+    interpreter = f"cp3{minor}"
+    return [
+        *cpython_tags((3, minor), abis=[interpreter], platforms=platforms),
+        *compatible_tags((3, minor), interpreter, platforms),
+    ]
 
 
 def runtime_key(lock_python: str, python: str, machine: str) -> str:
@@ -182,6 +212,90 @@ def sdist_only(uv_lock: dict) -> dict[str, dict[str, str]]:
         name = str(canonicalize_name(package["name"]))
         out[name] = {"version": package["version"], "sha256": sdist["hash"].removeprefix("sha256:")}
     return dict(sorted(out.items()))
+
+
+def _files(root: Path, package: dict) -> dict[str, str]:
+    """{wheel file name: sha256} of a uv.lock package (local wheels hashed here)."""
+    out = {}
+    for w in package.get("wheels", []):
+        where = w.get("url") or w.get("path") or w.get("filename")
+        if not where:
+            continue
+        name = where.rsplit("/", 1)[-1].split("#", 1)[0]
+        if "hash" in w:
+            out[name] = w["hash"].removeprefix("sha256:")
+        elif "path" in w:
+            path = Path(w["path"])
+            out[name] = sha256_file(path if path.is_absolute() else root / path)
+    return out
+
+
+def pinned(export: str) -> dict[str, str]:
+    """{canonical name: version} of the `name==version` lines of a `uv export`."""
+    out = {}
+    for line in export.splitlines():
+        head = line.strip().split(" \\")[0]
+        if head and not head.startswith(("#", "-")) and "==" in head:
+            req = Requirement(head)
+            out[str(canonicalize_name(req.name))] = str(next(iter(req.specifier)).version)
+    return out
+
+
+def wheels(root: Path, uv_lock: dict, pins: dict[str, str], python_version: str) -> dict:
+    """Per image platform, the one wheel each pinned package installs there, and its deps.
+
+    {"linux/amd64": {name: {version, file, sha256, deps}}, "linux/arm64": ...,
+    "linux/amd64@3.14": ...}: the best wheel by `platform_tags`, as pip would pick it; deps are
+    uv.lock's dependency edges whose markers hold there (extras left to the members' closures,
+    as pip.parse does). A package with no wheel for a platform is absent from that platform.
+    """
+    packages = {}
+    for package in uv_lock.get("package", []):
+        name = str(canonicalize_name(package["name"]))
+        if pins.get(name) == package.get("version"):
+            packages[name] = package
+    missing = sorted(set(pins) - set(packages))
+    if missing:
+        raise LockError(f"{missing[0]}=={pins[missing[0]]}: not in uv.lock")
+    out = {}
+    for python in dict.fromkeys((python_version, *OTHER_PYTHONS)):
+        for platform, machine in MACHINES.items():
+            key = platform if python == python_version else f"{platform}@{python}"
+            rank = {tag: i for i, tag in reversed(list(enumerate(platform_tags(python, machine))))}
+            env = dict(
+                IMAGE_ENVIRONMENT,
+                platform_machine=machine,
+                python_version=python,
+                python_full_version=python,
+            )
+            chosen = {}
+            for name, package in sorted(packages.items()):
+                best = None
+                for file, sha in _files(root, package).items():
+                    try:
+                        tags = parse_wheel_filename(file)[3]
+                    except InvalidWheelFilename:
+                        raise LockError(
+                            f"{name}: uv.lock names a wheel {file!r} that is not one"
+                        ) from None
+                    score = min((rank[t] for t in tags if t in rank), default=None)
+                    if score is not None and (best is None or (score, file) < best[:2]):
+                        best = (score, file, sha)
+                if best:
+                    chosen[name] = {
+                        "version": package["version"],
+                        "file": best[1],
+                        "sha256": best[2],
+                    }
+            for name, entry in chosen.items():
+                deps = set()
+                for dep in packages[name].get("dependencies", []):
+                    marker = dep.get("marker")
+                    if marker is None or Marker(marker).evaluate(env):
+                        deps.add(str(canonicalize_name(dep["name"])))
+                entry["deps"] = sorted(d for d in deps if d in chosen and d != name)
+            out[key] = chosen
+    return out
 
 
 def pin_hashes(export: str, root: Path, uv_lock: dict) -> str:
@@ -333,6 +447,7 @@ def lock(
         "inputs": inputs(root, found, frozen),
         "members": members_json,
         "sdists": sdist_only(uv_lock),
+        "wheels": wheels(root, uv_lock, pinned(everything), python_version),
     }
     return header(command) + everything, json.dumps(record, indent=2, sort_keys=True) + "\n"
 

@@ -91,6 +91,20 @@ def test_a_teams_uv_lock_is_read_as_it_is(project: Path):
     assert f"--hash=sha256:{hashlib.sha256(wheel.read_bytes()).hexdigest()}" in requirements
     assert requirements.count("--hash=sha256:") == 5
     assert "://" not in requirements and str(project.parent) not in requirements
+    # Each platform's wheel of every pin, by file name and hash, with uv.lock's edges minus
+    # extras (alpha[fast] pulls beta into the member's closure, not into alpha's deps).
+    wheels = record["wheels"]
+    assert sorted(wheels) == [
+        "linux/amd64", "linux/amd64@3.14", "linux/arm64", "linux/arm64@3.14",
+    ]  # fmt: skip
+    assert wheels["linux/arm64"]["alpha"] == {
+        "deps": ["delta"],
+        "file": "alpha-1.0-py3-none-any.whl",
+        "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
+        "version": "1.0",
+    }
+    assert sorted(wheels["linux/amd64"]) == ["alpha", "beta", "delta", "epsilon", "gamma"]
+    assert "://" not in json.dumps(wheels) and str(project.parent) not in json.dumps(wheels)
 
 
 def test_a_closure_that_differs_on_python_314_is_recorded_for_it(project: Path, uv: Path):
@@ -136,6 +150,71 @@ def test_closure_for_an_arm64_image():
     export = "a==1\nx==1 ; platform_machine == 'x86_64'\ny==1 ; platform_machine == 'aarch64'\n"
     assert lock.closure(export, "3.13") == ["a", "x"]
     assert lock.closure(export, "3.13", "aarch64") == ["a", "y"]
+
+
+def _wheel_lock(*packages: tuple[str, list[str], list[dict]]) -> dict:
+    """A uv.lock of registry packages at 1.0: (name, wheel tags "py-abi-platform", deps)."""
+    out = []
+    for name, tags, deps in packages:
+        wheels = [
+            {"url": f"https://files.test/{name}-1.0-{tag}.whl", "hash": f"sha256:{name}-{tag}"}
+            for tag in tags
+        ]
+        out.append({"name": name, "version": "1.0", "wheels": wheels, "dependencies": deps})
+    return {"package": out}
+
+
+def test_each_platform_gets_the_wheel_pip_would_pick(tmp_path: Path):
+    uv_lock = _wheel_lock(
+        ("fast", [
+            "cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64",
+            "cp313-cp313-manylinux_2_28_x86_64",
+            "cp313-cp313-manylinux_2_41_x86_64",  # newer than the bases' glibc: never
+            "cp313-cp313-musllinux_1_2_x86_64",
+            "cp313-cp313-manylinux_2_17_aarch64",
+            "cp314-cp314-manylinux_2_17_x86_64",
+            "cp312-abi3-manylinux_2_17_x86_64",
+            "py3-none-any",
+        ], []),
+        ("muslonly", ["cp313-cp313-musllinux_1_2_x86_64"], []),
+    )  # fmt: skip
+    found = lock.wheels(tmp_path, uv_lock, {"fast": "1.0", "muslonly": "1.0"}, "3.13")
+    picked = {key: platform["fast"]["file"] for key, platform in found.items()}
+    assert picked == {
+        "linux/amd64": "fast-1.0-cp313-cp313-manylinux_2_28_x86_64.whl",
+        "linux/arm64": "fast-1.0-cp313-cp313-manylinux_2_17_aarch64.whl",
+        "linux/amd64@3.14": "fast-1.0-cp314-cp314-manylinux_2_17_x86_64.whl",
+        "linux/arm64@3.14": "fast-1.0-py3-none-any.whl",  # no cp314 aarch64 build, no abi3 one
+    }
+    assert found["linux/amd64"]["fast"]["sha256"] == "fast-cp313-cp313-manylinux_2_28_x86_64"
+    # No wheel a glibc image installs: absent (requirement() then names the package).
+    assert all("muslonly" not in platform for platform in found.values())
+
+
+def test_wheel_deps_follow_markers_per_platform(tmp_path: Path):
+    uv_lock = _wheel_lock(
+        ("app", ["py3-none-any"], [
+            {"name": "plain"},
+            {"name": "arm", "marker": "platform_machine == 'aarch64'"},
+            {"name": "old", "marker": "python_full_version < '3.14'"},
+            {"name": "win", "marker": "sys_platform == 'win32'"},
+        ]),
+        ("plain", ["py3-none-any"], []), ("arm", ["py3-none-any"], []),
+        ("old", ["py3-none-any"], []), ("win", ["py3-none-any"], []),
+    )  # fmt: skip
+    pins = dict.fromkeys(["app", "plain", "arm", "old", "win"], "1.0")
+    found = lock.wheels(tmp_path, uv_lock, pins, "3.13")
+    assert found["linux/amd64"]["app"]["deps"] == ["old", "plain"]
+    assert found["linux/arm64"]["app"]["deps"] == ["arm", "old", "plain"]
+    assert found["linux/amd64@3.14"]["app"]["deps"] == ["plain"]
+
+
+def test_a_pin_uv_lock_does_not_have_is_an_error(tmp_path: Path):
+    uv_lock = _wheel_lock(("a", ["py3-none-any"], []))
+    with pytest.raises(lock.LockError, match=r"^b==2\.0: not in uv.lock$"):
+        lock.wheels(tmp_path, uv_lock, {"a": "1.0", "b": "2.0"}, "3.13")
+    with pytest.raises(lock.LockError, match=r"^a==2\.0: not in uv.lock$"):
+        lock.wheels(tmp_path, uv_lock, {"a": "2.0"}, "3.13")
 
 
 def _registry_lock() -> dict:
