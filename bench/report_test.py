@@ -55,6 +55,9 @@ def _raw(tmp_path: Path, edited: dict[str, bytes], second_line: str) -> Path:
     (raw / "logs").mkdir(parents=True)
     builds = [
         ("cold", 20.0, "24 processes: 19 internal, 5 processwrapper-sandbox."),
+        ("cold-warm-cache-1", 12.0, "24 processes: 19 internal, 5 processwrapper-sandbox."),
+        ("cold-warm-cache-2", 9.0, "24 processes: 19 internal, 5 processwrapper-sandbox."),
+        ("cold-warm-cache-3", 11.0, "24 processes: 19 internal, 5 processwrapper-sandbox."),
         (
             "warm-1",
             1.0,
@@ -93,6 +96,8 @@ def test_full_report(tmp_path: Path) -> None:
     build = result["build"]
     assert build["cold"]["wall_seconds"] == 20.0
     assert build["cold"]["executed"] == 5
+    assert build["cold_warm_repository_cache"]["median_seconds"] == 11.0
+    assert len(build["cold_warm_repository_cache"]["runs"]) == 3
     assert build["warm_noop"]["median_seconds"] == 2.0
     assert build["incremental"]["median_seconds"] == 6.0
     assert build["incremental"]["layers_changed_by_edit"] == ["app"]
@@ -111,6 +116,10 @@ def test_full_report(tmp_path: Path) -> None:
     )
     assert "| Start-up | ratio without / with precompiled bytecode | 2.50x |" in text
     assert "only app: yes" in text
+    assert (
+        "| Build | cold `//:image` in a new output base, warm repository cache (median of 3) "
+        "| 11.00 s (19 internal, 5 processwrapper-sandbox) |" in text
+    )
     assert text.startswith("Measured 2026-11-27 at revision abc123, full run, on ")
     assert "2.00 s; Bazel server (re)started in 1 of 3 |" in text
     assert "runc start to first 200 on `/ready`, without .pyc (median of 2) | 2.50 s" in text

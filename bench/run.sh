@@ -42,8 +42,10 @@ fi
 
 if ((quick)); then
   startup_runs=1 warm_runs=1 edit_runs=1 duration=2 rounds=1 warmup=1 call_runs=3 push_runs=1
+  warm_cache_runs=1
 else
   startup_runs=10 warm_runs=3 edit_runs=3 duration=10 rounds=3 warmup=2 call_runs=9 push_runs=5
+  warm_cache_runs=3
 fi
 
 cd "$(dirname "$0")/.."
@@ -146,9 +148,15 @@ ws_a="$scratch/ws-a"
 ob_a="$scratch/ob-a"
 snapshot "$repo" "$ws_a"
 
-say "build: cold (empty output base and repository cache), warm no-op, incremental"
+say "build: cold (empty output base and repository cache), cold with a warm repository cache, warm no-op, incremental"
 timed_build cold "$ws_a" "$ob_a"
 copy_image cold "$ws_a"
+# The same clean build in new output bases, the repository cache now warm: a new server and
+# analysis every time, fetching nothing from the network.
+for i in $(seq "$warm_cache_runs"); do
+  timed_build "cold-warm-cache-$i" "$ws_a" "$scratch/ob-cw-$i"
+  (cd "$ws_a" && ./bazelw --output_base="$scratch/ob-cw-$i" shutdown) >/dev/null 2>&1 || true
+done
 for i in $(seq "$warm_runs"); do timed_build "warm-$i" "$ws_a" "$ob_a"; done
 cp "$ws_a/$EDITED" "$scratch/edited.orig"
 for i in $(seq "$edit_runs"); do
