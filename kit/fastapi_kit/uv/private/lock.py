@@ -184,17 +184,7 @@ def local_hashes(root: Path, uv_lock: dict, name: str, version: str) -> list[str
         ):
             continue
         files = list(package.get("wheels", [])) + ([package["sdist"]] if "sdist" in package else [])
-        hashes = []
-        for f in files:
-            if "hash" in f:
-                hashes.append(f["hash"].removeprefix("sha256:"))
-            elif "path" in f:
-                hashes.append(
-                    sha256_file(
-                        (root / f["path"]) if not Path(f["path"]).is_absolute() else Path(f["path"])
-                    )
-                )
-        return sorted(set(hashes))
+        return sorted({h for h in (_file_hash(root, f) for f in files) if h})
     return []
 
 
@@ -214,19 +204,24 @@ def sdist_only(uv_lock: dict) -> dict[str, dict[str, str]]:
     return dict(sorted(out.items()))
 
 
+def _file_hash(root: Path, f: dict) -> str | None:
+    """sha256 of a uv.lock file entry: its recorded hash, or the local file's (find-links)."""
+    if "hash" in f:
+        return f["hash"].removeprefix("sha256:")
+    if "path" in f:
+        path = Path(f["path"])
+        return sha256_file(path if path.is_absolute() else root / path)
+    return None
+
+
 def _files(root: Path, package: dict) -> dict[str, str]:
     """{wheel file name: sha256} of a uv.lock package (local wheels hashed here)."""
     out = {}
     for w in package.get("wheels", []):
         where = w.get("url") or w.get("path") or w.get("filename")
-        if not where:
-            continue
-        name = where.rsplit("/", 1)[-1].split("#", 1)[0]
-        if "hash" in w:
-            out[name] = w["hash"].removeprefix("sha256:")
-        elif "path" in w:
-            path = Path(w["path"])
-            out[name] = sha256_file(path if path.is_absolute() else root / path)
+        sha = _file_hash(root, w)
+        if where and sha:
+            out[where.rsplit("/", 1)[-1].split("#", 1)[0]] = sha
     return out
 
 
