@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 import os
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,33 @@ def test_read_image_rejects_tampering(tmp_path: Path, tar_bytes: bytes) -> None:
         layout.read_image(out)
     # Without layer verification the (cheap) manifest and config checks still pass.
     layout.read_image(out, verify_layers=False)
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["tar", "gzip"])
+def test_open_layer_reads_in_any_order(tmp_path: Path, compress: bool) -> None:
+    entries = [tarball.Entry(f"/d/f{i}", data=bytes([i]) * 5000) for i in range(3)]
+    tarball.write_tar(entries, tmp_path / "l.tar")
+    layer = tmp_path / "l.tar"
+    if compress:
+        layer.write_bytes(gzip.compress(layer.read_bytes(), mtime=0))
+    img = layout.read_image(make_image(tmp_path, layer.read_bytes()))
+    with layout.open_layer(img, img.layers[0]) as tar:
+        members = [m for m in tar.getmembers() if m.isfile()]
+        # Backwards: the last file first, as extractall after getmembers reads them.
+        data = {m.name: tar.extractfile(m).read() for m in reversed(members)}  # type: ignore[union-attr]
+    assert data == {f"d/f{i}": bytes([i]) * 5000 for i in range(3)}
+
+
+def test_open_layer_rejects_a_gzip_layer_that_does_not_inflate(
+    tmp_path: Path, tar_bytes: bytes
+) -> None:
+    out = make_image(tmp_path, gzip.compress(tar_bytes, mtime=0))
+    img = layout.read_image(out)
+    blob = layout.blob_path(out, img.layers[0]["digest"])
+    blob.write_bytes(blob.read_bytes()[:-40])  # truncated: no end of stream, no trailer
+    with pytest.raises(tarfile.ReadError, match="not a valid gzip stream"):
+        with layout.open_layer(img, img.layers[0]):
+            pass
 
 
 def test_read_image_rejects_bad_layouts(tmp_path: Path, tar_bytes: bytes) -> None:
