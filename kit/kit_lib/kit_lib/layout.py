@@ -590,12 +590,20 @@ def add_layer(
     Compression comes from the magic bytes and is kept (rules_oci's rule): a gzip layer stays
     gzip, a zstd one zstd (read through the `zstd` program), a plain tar an uncompressed layer.
     """
-    scan = scan_layer(path, "layer", zstd)
+    return add_scanned_layer(staging, path, scan_layer(path, "layer", zstd))
+
+
+def add_scanned_layer(
+    staging: Path, path: str | os.PathLike[str], scan: LayerScan
+) -> tuple[dict[str, Any], LayerScan]:
+    """`add_layer` for a layer whose scan was made before (by a cached action): only copied."""
     dst = blob_path(staging, scan.digest)
     if not dst.exists():
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, dst)
-    media_type = _MEDIA_TYPE_OF[scan.compression]
+    media_type = _MEDIA_TYPE_OF.get(scan.compression)
+    if media_type is None:
+        raise ImageError(f"{path}: unknown compression {scan.compression!r} in its scan")
     return {"mediaType": media_type, "digest": scan.digest, "size": scan.size}, scan
 
 

@@ -30,6 +30,20 @@ def _oci_image_impl(ctx):
         args.add("--base=" + ctx.file.base.path)
         inputs.append(ctx.file.base)
     args.add_all(ctx.files.tars, format_each = "--tar=%s")
+
+    # Each layer is hashed in an action of its own, so a change to one layer re-hashes only it.
+    for i, tar in enumerate(ctx.files.tars):
+        scan = ctx.actions.declare_file("%s_layers/%d.scan.json" % (ctx.label.name, i))
+        ctx.actions.run(
+            executable = ctx.executable._image_tool,
+            arguments = ["scan", tar.path, scan.path, "--zstd=" + ctx.file._zstd.path],
+            inputs = [tar, ctx.file._zstd],
+            outputs = [scan],
+            mnemonic = "OciLayerScan",
+            progress_message = "Hashing layer %d of %%{label}" % (i + 1),
+        )
+        args.add(scan, format = "--tar-scan=%s")
+        inputs.append(scan)
     for attr_name, flag in [
         ("entrypoint", "--entrypoint-file"),
         ("cmd", "--cmd-file"),

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
+import json
 import os
 import sys
 from pathlib import Path
@@ -37,6 +39,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--base", help="any OCI image layout directory with one image")
     p.add_argument(
         "--tar", action="append", default=[], help="layer (.tar/.tar.gz/.tar.zst), in order"
+    )
+    p.add_argument(
+        "--tar-scan",
+        action="append",
+        default=[],
+        help="what `scan` wrote for the --tar at the same position (then that tar is not read)",
     )
     p.add_argument("--zstd", help="the zstd program, which reads zstd layers' diff_ids")
     p.add_argument("--entrypoint-file", help="comma-separated entrypoint; resets the base's cmd")
@@ -67,10 +75,43 @@ def _list_file(path: str | None, what: str) -> list[str] | None:
     return [item for item in text.split(",") if item] if text else []
 
 
-def _add_layer(tar: str, staging: Path, zstd: str | None) -> LayerInfo:
-    """Put one `--tar` into the staged layout as it is (layer rules compress it themselves)."""
-    descriptor, scan = layout.add_layer(staging, tar, zstd)
+def _add_layer(tar: str, scan_file: str | None, staging: Path, zstd: str | None) -> LayerInfo:
+    """Put one `--tar` into the staged layout as it is (layer rules compress it themselves).
+
+    With its `scan` file (a cached action of its own), the layer's digests are not computed
+    again: an edit of the app layer then reads only that layer, not the base's 60 MB.
+    """
+    if scan_file is None:
+        descriptor, scan = layout.add_layer(staging, tar, zstd)
+    else:
+        descriptor, scan = layout.add_scanned_layer(staging, tar, _read_scan(scan_file, tar))
     return LayerInfo(descriptor, str(scan.diff_id), scan.uncompressed_size, os.path.basename(tar))
+
+
+def _read_scan(path: str, tar: str) -> layout.LayerScan:
+    try:
+        scan = layout.LayerScan(**json.loads(imageconfig.read_file(path, "layer scan")))
+    except (TypeError, ValueError) as err:
+        raise ImageError(f"layer scan {path}: not what `scan` writes: {err}") from None
+    if scan.size != os.path.getsize(tar):
+        raise ImageError(f"layer scan {path}: says {scan.size} bytes, {tar} has another size")
+    return scan
+
+
+def scan_main(argv: list[str]) -> int:
+    """`scan LAYER OUTPUT [--zstd PROGRAM]`: write the layer's digests as JSON for --tar-scan."""
+    p = cli.Parser(prog=f"{PROG} scan", description="Hash one layer for --tar-scan.")
+    p.add_argument("layer")
+    p.add_argument("output")
+    p.add_argument("--zstd", help="the zstd program, for zstd layers")
+    args = p.parse_args(argv)
+    try:
+        scan = layout.scan_layer(args.layer, f"layer {args.layer}", args.zstd)
+    except ImageError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 1
+    layout.write_file_atomic(args.output, layout.canonical_json(dataclasses.asdict(scan)))
+    return 0
 
 
 def _platform(args: argparse.Namespace, base: layout.Image | None) -> dict[str, str]:
@@ -135,6 +176,10 @@ def build(args: argparse.Namespace) -> Result:
     for tar in args.tar:
         if not os.path.isfile(tar):
             raise ImageError(f"layer not found: {tar}")
+    if args.tar_scan and len(args.tar_scan) != len(args.tar):
+        raise ImageError(
+            f"{len(args.tar_scan)} --tar-scan for {len(args.tar)} --tar: give one each"
+        )
     base = None
     if args.base:
         if not os.path.isdir(args.base):
@@ -179,7 +224,11 @@ def build(args: argparse.Namespace) -> Result:
                 media_type = layout.LAYER_TYPES[descriptor["mediaType"]]
                 fields = {"mediaType": media_type, "digest": scan.digest, "size": scan.size}
                 layers.append(LayerInfo(fields, diff_id, scan.uncompressed_size, "base"))
-        new_layers = [_add_layer(tar, staging, args.zstd) for tar in args.tar]
+        scans: list[str | None] = list(args.tar_scan) or [None] * len(args.tar)
+        new_layers = [
+            _add_layer(tar, scan, staging, args.zstd)
+            for tar, scan in zip(args.tar, scans, strict=True)
+        ]
         layers.extend(new_layers)
 
         history = list(config.get("history") or []) if base else []
@@ -199,6 +248,10 @@ def build(args: argparse.Namespace) -> Result:
 
 def main(argv: list[str] | None = None) -> int:
     """Build the image; print the summary, or one error line and exit 1."""
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["scan"]:
+        return scan_main(argv[1:])
     args = parse_args(argv)
     try:
         result = build(args)

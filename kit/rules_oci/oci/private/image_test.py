@@ -324,6 +324,58 @@ def test_bad_input_fails_with_one_line(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".img")]
 
 
+def _scan(tmp_path: Path, tar: Path) -> Path:
+    out = tmp_path / f"{tar.name}.scan.json"
+    assert image.main(["scan", str(tar), str(out)]) == 0
+    return out
+
+
+def test_layers_scanned_beforehand_give_the_same_image(
+    tmp_path: Path, layers: dict[str, Path]
+) -> None:
+    gz = tmp_path / "b.tar.gz"
+    gz.write_bytes(tarball.gzip_bytes(layers["b"].read_bytes()))
+    tars = [layers["a"], gz]
+    plain = build(tmp_path / "plain", *[a for t in tars for a in ("--tar", str(t))])
+    scans = [_scan(tmp_path, t) for t in tars]
+    assert json.loads(scans[1].read_text())["compression"] == "gzip"
+    scanned = build(
+        tmp_path / "scanned",
+        *[a for t in tars for a in ("--tar", str(t))],
+        *[a for f in scans for a in ("--tar-scan", str(f))],
+    )
+    assert scanned == plain
+    assert tree(tmp_path / "scanned") == tree(tmp_path / "plain")
+
+
+def test_a_scan_that_does_not_fit_its_tar_is_refused(
+    tmp_path: Path, layers: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    scan_b = _scan(tmp_path, layers["b"])
+    big = make_tar(tmp_path / "big.tar", {"/app/big.txt": b"x" * 20000})
+    assert run(tmp_path / "one", "--tar", str(big), "--tar-scan", str(scan_b)) == 1
+    assert "has another size" in capsys.readouterr().err
+    assert run(tmp_path / "two", "--tar", str(layers["a"]), "--tar", str(big),
+               "--tar-scan", str(scan_b)) == 1  # fmt: skip
+    assert "1 --tar-scan for 2 --tar" in capsys.readouterr().err
+    bad = tmp_path / "bad.scan.json"
+    bad.write_text('{"digest": "sha256:00"}')
+    assert run(tmp_path / "three", "--tar", str(layers["a"]), "--tar-scan", str(bad)) == 1
+    assert "not what `scan` writes" in capsys.readouterr().err
+    assert not [p for p in tmp_path.iterdir() if p.name in ("one", "two", "three")]
+
+
+def test_scan_of_a_non_tar_fails_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bogus = tmp_path / "notes.tar"
+    bogus.write_bytes(b"not a tar\n" * 100)
+    assert image.main(["scan", str(bogus), str(tmp_path / "s.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("oci_image: error: ") and err.count("\n") == 1
+    assert not (tmp_path / "s.json").exists()
+
+
 def test_not_a_tar_is_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bogus = tmp_path / "notes.tar"
     bogus.write_bytes(b"just some text, not a tar archive\n" * 40)
