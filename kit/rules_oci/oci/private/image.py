@@ -107,10 +107,13 @@ def scan_main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     try:
         scan = layout.scan_layer(args.layer, f"layer {args.layer}", args.zstd)
+        layout.write_file_atomic(args.output, layout.canonical_json(dataclasses.asdict(scan)))
     except ImageError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 1
-    layout.write_file_atomic(args.output, layout.canonical_json(dataclasses.asdict(scan)))
+    except OSError as err:
+        print(f"{PROG}: error: {err.filename or ''}: {err.strerror}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -374,6 +374,11 @@ def test_scan_of_a_non_tar_fails_with_one_line(
     err = capsys.readouterr().err
     assert err.startswith("oci_image: error: ") and err.count("\n") == 1
     assert not (tmp_path / "s.json").exists()
+    layer = make_tar(tmp_path / "l.tar", {"/a": b"a"})
+    (tmp_path / "file").write_text("a file, not a folder\n")
+    assert image.main(["scan", str(layer), str(tmp_path / "file" / "s.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("oci_image: error: ") and err.count("\n") == 1
 
 
 def test_not_a_tar_is_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
