@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import NoReturn
 
 
@@ -11,3 +12,13 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def fail(prog: str, err: Exception, status: int = 1) -> int:
+    """Print `PROG: error: ...` for `err` on one line and return `status` (the exit code).
+
+    An OSError shows as its file and reason, not as Python's `[Errno 2] ...` form.
+    """
+    message = f"{err.filename or ''}: {err.strerror}" if isinstance(err, OSError) else str(err)
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return status

@@ -98,23 +98,19 @@ def _read_scan(path: str, tar: str) -> layout.LayerScan:
     return scan
 
 
-def scan_main(argv: list[str]) -> int:
-    """`scan LAYER OUTPUT [--zstd PROGRAM]`: write the layer's digests as JSON for --tar-scan."""
+def parse_scan_args(argv: list[str]) -> argparse.Namespace:
+    """`scan LAYER OUTPUT [--zstd PROGRAM]`: the layer's digests as JSON, for --tar-scan."""
     p = cli.Parser(prog=f"{PROG} scan", description="Hash one layer for --tar-scan.")
     p.add_argument("layer")
     p.add_argument("output")
     p.add_argument("--zstd", help="the zstd program, for zstd layers")
-    args = p.parse_args(argv)
-    try:
-        scan = layout.scan_layer(args.layer, f"layer {args.layer}", args.zstd)
-        layout.write_file_atomic(args.output, layout.canonical_json(dataclasses.asdict(scan)))
-    except ImageError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:
-        print(f"{PROG}: error: {err.filename or ''}: {err.strerror}", file=sys.stderr)
-        return 1
-    return 0
+    return p.parse_args(argv)
+
+
+def scan(args: argparse.Namespace) -> None:
+    """Write what `scan_layer` learns of one layer, for the image action's --tar-scan."""
+    found = layout.scan_layer(args.layer, f"layer {args.layer}", args.zstd)
+    layout.write_file_atomic(args.output, layout.canonical_json(dataclasses.asdict(found)))
 
 
 def _platform(args: argparse.Namespace, base: layout.Image | None) -> dict[str, str]:
@@ -250,20 +246,18 @@ def build(args: argparse.Namespace) -> Result:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Build the image; print the summary, or one error line and exit 1."""
+    """Build the image (or `scan` one layer); print the summary, or one error line and exit 1."""
     if argv is None:
         argv = sys.argv[1:]
-    if argv[:1] == ["scan"]:
-        return scan_main(argv[1:])
-    args = parse_args(argv)
+    scanning = argv[:1] == ["scan"]
+    args = parse_scan_args(argv[1:]) if scanning else parse_args(argv)
     try:
+        if scanning:
+            scan(args)
+            return 0
         result = build(args)
-    except (ImageError, tarball.LayerError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:
-        print(f"{PROG}: error: {err.filename or ''}: {err.strerror}", file=sys.stderr)
-        return 1
+    except (ImageError, tarball.LayerError, OSError) as err:
+        return cli.fail(PROG, err)
     print(summary(result))
     return 0
 

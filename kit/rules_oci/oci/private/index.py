@@ -7,8 +7,6 @@ of `--image` is kept, so the same inputs always give the same index digest.
 
 from __future__ import annotations
 
-import sys
-
 from kit_lib import cli, layout
 from kit_lib.layout import ImageError
 
@@ -33,12 +31,8 @@ def main(argv: list[str] | None = None) -> int:
             digest = layout.write_index(staging, args.image, annotations)
         if args.digest_file:
             layout.write_file_atomic(args.digest_file, (digest + "\n").encode())
-    except ImageError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:
-        print(f"{PROG}: error: {err.filename or ''}: {err.strerror}", file=sys.stderr)
-        return 1
+    except (ImageError, OSError) as err:
+        return cli.fail(PROG, err)
     index = layout.read_index(args.output, verify_layers=False)
     names = ", ".join(layout.platform_name(d["platform"]) for d, _ in index.images)
     print(f"{digest} ({names})")

@@ -135,12 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             imagetar.build_oci_tarball(args.image, args.output, tags)
         else:
             imagetar.build_tarball(args.image, args.output, tags)
-    except (ImageError, tarball.LayerError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:
-        print(f"{PROG}: error: {err.filename or ''}: {err.strerror}", file=sys.stderr)
-        return 1
+    except (ImageError, tarball.LayerError, OSError) as err:
+        return cli.fail(PROG, err)
     return 0
 
 

@@ -417,14 +417,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             cache=MountCache(cache_path()),
         )
     except UsageError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 2
-    except (RegistryError, ImageError, CredentialsError) as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:
-        print(f"{PROG}: error: {err.filename or ''}: {err.strerror}", file=sys.stderr)
-        return 1
+        return cli.fail(PROG, err, status=2)
+    except (RegistryError, ImageError, CredentialsError, OSError) as err:
+        return cli.fail(PROG, err)
     except KeyboardInterrupt:
         print(f"{PROG}: error: interrupted; run again to finish the push", file=sys.stderr)
         return 130
