@@ -169,6 +169,7 @@ def _wheels(mctx, tag):
             file = w["file"],
             hub = tag.name,
             package = package,
+            python_version = tag.python or record.get("python_version", "3.13"),
             sha256 = w["sha256"],
             version = w["version"],
         )

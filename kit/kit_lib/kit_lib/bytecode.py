@@ -4,8 +4,9 @@ A .pyc is only read by the Python version that wrote it, so a Python 3.14 image 
 bytecode from a 3.14 interpreter while the build's tools run on 3.13. This module does both:
 imported, it compiles in worker processes of the running interpreter; given `interpreter`, it
 runs itself as a script under that interpreter (standard library only, isolated mode), sending
-the jobs as JSON on stdin. Either way every .pyc is unchecked-hash: its bytes depend only on its
-source and the Python version, never on time or order.
+the jobs as JSON on stdin; run with `--jobs-file`, it writes the outputs a Bazel action declared
+(@fastapi_kit//uv/private:bytecode.bzl). Either way every .pyc is unchecked-hash: its bytes
+depend only on its source and the Python version, never on time or order.
 """
 
 from __future__ import annotations
@@ -99,7 +100,33 @@ def cache_tag_of(version: str) -> str:
     return f"cpython-{major}{minor}"
 
 
-def _main() -> int:
+def compile_declared(jobs_file: str, cache_tag: str) -> int:
+    """Write every .pyc a Bazel action declared (`--jobs-file`, JSON jobs); the exit status.
+
+    The outputs are named for `cache_tag` before anything runs, so another interpreter is an
+    error naming both. A source that does not compile (a template shipped as .py) gets an empty
+    .pyc: CPython rejects its missing header and imports the source, which then fails where it
+    would have anyway.
+    """
+    if sys.implementation.cache_tag != cache_tag:
+        print(
+            f"bytecode: error: the .pyc files are declared for {cache_tag} but "
+            f"{sys.executable} is {sys.implementation.cache_tag}",
+            file=sys.stderr,
+        )
+        return 1
+    with open(jobs_file, encoding="utf-8") as f:
+        jobs = [tuple(job) for job in json.load(f)]
+    for job, error in zip(jobs, _here(jobs), strict=True):  # type: ignore[arg-type]
+        if error is not None:
+            with open(job[1], "wb"):
+                pass
+    return 0
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) == 4 and argv[0] == "--jobs-file" and argv[2] == "--cache-tag":
+        return compile_declared(argv[1], argv[3])
     jobs = [tuple(job) for job in json.load(sys.stdin)]
     errors = _here(jobs)  # type: ignore[arg-type]
     json.dump({"cache_tag": sys.implementation.cache_tag, "errors": errors}, sys.stdout)
@@ -107,4 +134,4 @@ def _main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(_main())
+    raise SystemExit(_main(sys.argv[1:]))

@@ -148,15 +148,21 @@ def test_half_sent_requests_do_not_lock_others_out_and_expire(parser: str) -> No
     if hard < 2400:
         pytest.fail(f"RLIMIT_NOFILE hard limit {hard} is too low for this test")
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    with server(parser, TIMEOUT_REQUEST="3") as (_, port):
+    deadline = 2.0  # TIMEOUT_REQUEST
+    with server(parser, TIMEOUT_REQUEST=str(int(deadline))) as (_, port):
+        opened = time.monotonic()
         held = hostile.half_open(port, 1100)
         assert len(held) == 1100
         start = time.monotonic()
         assert _get(port, "/health", timeout=1) == 200
         assert time.monotonic() - start < 1.0
-        time.sleep(4)  # past TIMEOUT_REQUEST: every half-sent request is answered 408 and closed
+        # Still inside the deadline of the first connection: /health was served while all
+        # 1,100 were held, not after the server had dropped them.
+        assert time.monotonic() - opened < deadline
+        # Each half-sent request is answered 408 and closed at its deadline, not before.
         timed_out = hostile.answered(held, b"HTTP/1.1 408 ")
         assert timed_out == 1100
+        assert time.monotonic() - opened >= deadline
 
 
 @pytest.mark.parametrize("value", ["99999999999999999999", "100000"])

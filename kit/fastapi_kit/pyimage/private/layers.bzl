@@ -61,8 +61,13 @@ def _venv_impl(ctx):
     ])
 
     # Third-party files are recognised by their site-packages/ path; site_libs' own files are
-    # placed in site-packages as their import root says.
-    third_party = [f for f in files.to_list() if f.short_path.startswith("../") and "/site-packages/" in f.short_path]
+    # placed in site-packages as their import root says. The wheels' bytecode for tests stays
+    # out (never built for an image): the layer compiles its own, for the image's paths.
+    third_party = [
+        f
+        for f in files.to_list()
+        if f.short_path.startswith("../") and "/site-packages/" in f.short_path and "/__pycache__/" not in f.short_path
+    ]
     placed = {}
     for lib in ctx.attr.site_libs:
         placed.update(own_files(lib, ctx.workspace_name))

@@ -5,7 +5,8 @@ Each package becomes `@<hub>_<name>` holding its wheel and the wheel unpacked un
 `:dist_info`), and `@<hub>` holds aliases and `requirements.bzl`, so a BUILD file cannot tell the
 two apart. No process runs: a warm repository cache answers by sha256 alone, and only a miss
 asks the package index (PIP_INDEX_URL, which ./bazelw takes from the machine's pip) for the
-file's address.
+file's address. `:pkg` also carries the modules' bytecode, compiled by a cached build action
+(bytecode.bzl) only when a test or binary needs it, never for an image.
 """
 
 def clean(name):
@@ -75,6 +76,7 @@ def find_file_url(page, page_url, file, sha256):
     return None
 
 _WHEEL_BUILD = """\
+load("@fastapi_kit//uv/private:bytecode.bzl", "wheel_bytecode")
 load("@rules_python//python:defs.bzl", "py_library")
 
 package(default_visibility = ["//visibility:public"])
@@ -97,6 +99,13 @@ filegroup(
     data = {whl_deps},
 )
 
+# The wheel's own .pyc files, if any, are left out: these are compiled here for {python}.
+wheel_bytecode(
+    name = "bytecode",
+    srcs = glob(["site-packages/**/*.py"], allow_empty = True),
+    python_version = "{python}",
+)
+
 py_library(
     name = "pkg",
     srcs = glob(["site-packages/**/*.py"], allow_empty = True),
@@ -104,7 +113,7 @@ py_library(
         ["site-packages/**/*"],
         exclude = ["**/* *", "**/*.dist-info/RECORD", "**/*.py", "**/*.pyc"],
         allow_empty = True,
-    ),
+    ) + [":bytecode"],
     imports = ["site-packages"],
     deps = {pkg_deps},
     tags = ["pypi_name={package}", "pypi_version={version}"],
@@ -146,6 +155,7 @@ def _wheel_impl(rctx):
         file = file,
         package = rctx.attr.package,
         pkg_deps = repr(["@%s%s//:pkg" % (prefix, clean(d)) for d in rctx.attr.deps]),
+        python = rctx.attr.python_version,
         version = rctx.attr.version,
         whl_deps = repr(["@%s%s//:whl" % (prefix, clean(d)) for d in rctx.attr.deps]),
     ))
@@ -158,6 +168,10 @@ wheel_repo = repository_rule(
         "file": attr.string(mandatory = True, doc = "The wheel's file name."),
         "hub": attr.string(mandatory = True, doc = "The hub's name: dependencies are @<hub>_<dep>."),
         "package": attr.string(mandatory = True, doc = "The canonical package name."),
+        "python_version": attr.string(
+            default = "3.13",
+            doc = "The Python the wheel is for (major.minor), which its bytecode is compiled for.",
+        ),
         "sha256": attr.string(mandatory = True, doc = "The wheel's sha256, from the lock."),
         "version": attr.string(mandatory = True, doc = "The locked version."),
     },
