@@ -66,12 +66,34 @@ def test_a_reused_pid_is_not_the_recorded_process():
     assert not cluster.alive(cluster.Process("x", os.getpid(), me.started + 1, ""))
 
 
-def test_stop_signals_only_live_recorded_processes_and_reports_none_stubborn():
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+# A child that notes each SIGTERM in a file, then exits: _stop_processes reaps what it stops, so
+# the child's exit status is not the test's to read.
+_NOTES_SIGTERM = """\
+import signal, sys, time
+def term(*_):
+    with open(sys.argv[1], "a") as f:
+        f.write("TERM\\n")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, term)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_stop_signals_only_live_recorded_processes_and_reports_none_stubborn(tmp_path: Path):
+    notes = tmp_path / "signals"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _NOTES_SIGTERM, str(notes)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None and child.stdout.readline() == "ready\n"
     proc = cluster.Process("worker-1", child.pid, cluster.start_ticks(child.pid) or -1, "")
     gone = cluster.Process("worker-2", child.pid, proc.started + 7, "")  # same pid, other process
+    assert cluster._stop_processes([gone], grace=5) == []
+    assert child.poll() is None and not notes.exists()  # another process's pid: left alone
     assert cluster._stop_processes([gone, proc], grace=5) == []
-    assert child.wait(timeout=5) == -15  # SIGTERM
+    assert notes.read_text() == "TERM\n"  # one SIGTERM, and it is gone
+    assert not cluster.alive(proc)
+    child.wait(timeout=5)
 
 
 def test_start_refuses_a_running_cluster_and_a_taken_port(tmp_path: Path, capsys):
