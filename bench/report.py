@@ -34,6 +34,7 @@ REMOTE_FIRST = "remote-1"
 REMOTE_SECOND = "remote-2"
 CLEAN = "clean"
 RBE = "rbe"
+SLIM = "slim"  # //:image_slim, copied by run.sh
 TESTS_RERUN = "tests-rerun"  # the timed `test --nocache_test_results //...` (run.sh)
 EDITED_FILE = "app/todos.py"
 SERVER_START = "Starting local Bazel server"
@@ -212,6 +213,12 @@ def _load(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _image_slim(raw: Path) -> dict[str, Any] | None:
+    """//:image_slim's figures: the same app with library bytecode in place of sources."""
+    path = raw / "images" / SLIM
+    return imagestats.image_stats(path) if path.is_dir() else None
+
+
 def collect(raw: Path) -> dict[str, Any]:
     """The whole result document."""
     meta = dict(read_tsv(raw / "meta.tsv")) if (raw / "meta.tsv").exists() else {}
@@ -224,6 +231,7 @@ def collect(raw: Path) -> dict[str, Any]:
         "machine": machine(),
         "build": build_section(raw, found),
         "image": imagestats.image_stats(raw / "images" / COLD),
+        "image_slim": _image_slim(raw),
         "startup": _load(raw / "startup.json"),
         "service": _load(raw / "service.json"),
     }
@@ -434,6 +442,24 @@ def _image_rows(image: dict[str, Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _slim_rows(images: tuple[dict[str, Any] | None, dict[str, Any]]) -> list[tuple[str, str, str]]:
+    slim, image = images
+    if not slim:
+        return []
+    total, full = slim["total"], image["total"]
+    raw, gz = total["uncompressed"], total["compressed"]
+    return [
+        (
+            "Image",
+            f"`//:image_slim`: library bytecode without library sources "
+            f"({len(slim['layers'])} layers, `{slim['digest'][:19]}`)",
+            f"{mib(raw)} ({raw / 1e6:.1f} MB) uncompressed, {mib(gz)} ({gz / 1e6:.1f} MB) gzip, "
+            f"{total['files']} files; {_ratio(raw / full['uncompressed'])} and "
+            f"{_ratio(gz / full['compressed'])} of `//:image`",
+        )
+    ]
+
+
 def _label(name: str) -> str:
     """ "without_pyc" -> "without .pyc"."""
     return name.replace("_pyc", " .pyc").replace("_", " ")
@@ -595,6 +621,7 @@ def markdown(result: dict[str, Any]) -> str:
         (_build_rows, result["build"]),
         (_bazelw_rows, result.get("bazelw")),
         (_image_rows, result["image"]),
+        (_slim_rows, (result.get("image_slim"), result["image"])),
         (_startup_rows, result.get("startup")),
         (_service_rows, result.get("service")),
         (_remote_rows, result.get("remote_cache")),

@@ -127,6 +127,20 @@ def test_full_report(tmp_path: Path) -> None:
     assert text.count("\n| ") == len(text.splitlines()) - 2  # one header line, one blank line
 
 
+def test_the_slim_image_row_against_the_image(tmp_path: Path) -> None:
+    raw = _raw(tmp_path, {"app": b"app edited"}, "24 processes: 5 remote cache hit, 19 internal.")
+    assert report.collect(raw)["image_slim"] is None  # not built: no row
+    assert "image_slim" not in report.markdown(report.collect(raw))
+    # Each layer's tar is written in 10 KiB records: 3 of them for a 20,000-byte file, 1 for a
+    # small one; //:image's three layers are 1 record each.
+    _image(raw / "images" / "slim", {"base": bytes(20000), "venv": b"v", "app": b"app"})
+    result = report.collect(raw)
+    assert result["image_slim"]["total"]["uncompressed"] == 5 * 10240
+    row = next(line for line in report.markdown(result).splitlines() if "image_slim" in line)
+    assert "| 50.0 KiB (0.1 MB) uncompressed, " in row
+    assert "; 1.67x and " in row and " of `//:image` |" in row
+
+
 def test_bazelw_overhead_is_the_difference_of_medians(tmp_path: Path) -> None:
     raw = _raw(tmp_path, {"app": b"app edited"}, "24 processes: 24 internal.")
     (raw / "calls.tsv").write_text(

@@ -211,7 +211,12 @@ for i in $(seq "$call_runs"); do
     sh "$ws_a" "$out_root" "$ob_a"
 done
 
-say "start-up: $startup_runs run(s) per image under runc (with and without .pyc)"
+say "image without library sources: //:image_slim (precompile_source_retention = \"omit_source\")"
+bzl "$ws_a" "$ob_a" build --color=no --curses=no --repository_cache="$repos" //:image_slim \
+  >"$raw/logs/image-slim.log" 2>&1 || { tail -n 40 "$raw/logs/image-slim.log" >&2; die "build //:image_slim failed"; }
+cp -a "$ws_a/bazel-bin/image_slim/." "$raw/images/slim"
+
+say "start-up: $startup_runs run(s) per image under runc (with and without .pyc, without library sources)"
 run_tool startup "$ws_a" "$ob_a" //bench:startup --out "$raw/startup.json" --runs "$startup_runs"
 
 say "service: wrk, ${duration} s x $rounds round(s) per endpoint and event loop"

@@ -6,6 +6,7 @@ token from a mounted Secret file. Prints start-to-ready time, so slow starts sho
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -116,10 +117,11 @@ import fastapi_kit_launcher.serve, fastapi_kit_launcher.protocols
 from app.config import load_settings
 config = uvicorn.Config(app.main.create_app(load_settings(os.environ)), proxy_headers=True)
 config.load()
+# Frozen modules (os, codecs, ...) never read the disk; sourceless ones are bytecode already.
 missing = sorted(
     m.__file__ for m in list(sys.modules.values())
     if (getattr(m, "__file__", None) or "").startswith(STDLIB)
-    and m.__file__.endswith(".py")
+    and type(getattr(m, "__loader__", None)).__name__ == "SourceFileLoader"
     and not os.path.exists(importlib.util.cache_from_source(m.__file__))
 )
 print("\\n".join(missing))
@@ -134,6 +136,41 @@ def test_stdlib_imported_at_startup_is_precompiled(app: tuple[container.Containe
     python = os.environ["PYTHON_VERSION"]
     listing = "precompile.txt" if python == "3.13" else f"precompile.py{python}.txt"
     assert not missing, f"add to @fastapi_kit//distroless:{listing}: {missing}"
+
+
+# One traceback through first-party, third-party and stdlib code: each frame's file, and whether
+# the traceback shows the text of its line.
+TRACEBACK_FRAMES = """
+import json, traceback, pydantic
+from app.config import load_settings
+frames = {}
+for call in (lambda: load_settings({"API_TOKEN": ""}),
+             lambda: pydantic.TypeAdapter(int).validate_python("x"),
+             lambda: json.loads("{")):
+    try:
+        call()
+    except Exception as e:
+        for f in traceback.extract_tb(e.__traceback__):
+            frames[f.filename] = bool(f.line)
+print(json.dumps(frames))
+"""
+
+
+def test_tracebacks_show_first_party_source_lines(app: tuple[container.Container, int]):
+    # First-party frames always show their lines; library frames unless the image was built
+    # with precompile_source_retention = "omit_source" (SOURCES).
+    c, _ = app
+    result = c.exec("/opt/venv/bin/python", "-c", TRACEBACK_FRAMES)
+    assert result.returncode == 0, result.stderr
+    frames = json.loads(result.stdout)
+    libraries = os.environ.get("SOURCES", "keep_source") == "keep_source"
+    python = "python" + os.environ["PYTHON_VERSION"]
+    expected = {
+        "/app/app/config.py": True,
+        f"/opt/venv/lib/{python}/site-packages/pydantic/type_adapter.py": libraries,
+        f"/usr/lib/{python}/json/decoder.py": libraries,
+    }
+    assert {name: frames.get(name) for name in expected} == expected, frames
 
 
 def test_root_filesystem_is_read_only(app: tuple[container.Container, int]):

@@ -171,6 +171,7 @@ def fastapi_image(
         base_arm64 = Label("//distroless:base_layer_arm64"),
         compression = "gzip",
         libstdcxx = False,
+        precompile_source_retention = "keep_source",
         build_info = None,
         env = {},
         labels = {},
@@ -228,6 +229,13 @@ def fastapi_image(
         are compressed, and which base is used when `base`/`base_arm64` are the defaults.
       libstdcxx: With the default bases: take the ones with libstdc++6 (2.5 MB), for wheels
         with C++ extensions that link libstdc++.so.6 (the FastAPI stack has none).
+      precompile_source_retention: "keep_source" (default) or "omit_source": whether
+        third-party packages and the standard library's precompiled modules ship their `.py`
+        beside their `.pyc`. "omit_source" ships `NAME.pyc` in their place and, with the
+        default bases, takes the `_sourceless` ones: about 10 MB less uncompressed and 2 MB
+        less gzip for the FastAPI stack. The cost: tracebacks through library frames show file
+        and line, not the line's text, and library code that reads its own source
+        (`inspect.getsource`) fails. First-party files (`app`) always keep their source.
       build_info: Optional label of a `build_info` target (//pyimage:defs.bzl) to add to the app
         layer, e.g. "//app:build_info": stamped version data the app reads at run time.
       env: Extra environment variables, applied after the defaults (and able to replace them,
@@ -292,6 +300,7 @@ def fastapi_image(
         factory = factory,
         health_path = health_path,
         compression = compression,
+        precompile_source_retention = precompile_source_retention,
         healthcheck_type = type(healthcheck),
         module = module or "",
         port = port,
@@ -317,9 +326,16 @@ def fastapi_image(
     }
     metadata.update(labels)
 
+    # A bad value is reported by fastapi_image_args; the layers then keep their sources.
+    retention = precompile_source_retention if precompile_source_retention in ("keep_source", "omit_source") else "keep_source"
+
     # The default bases come in variants (@fastapi_kit//distroless:BUILD.bazel).
     py_suffix = "_py3.14" if python == "3.14" else ""
-    variant = ("_cxx" if libstdcxx else "") + ("_zstd" if compression == "zstd" else "")
+    variant = "".join([
+        "_cxx" if libstdcxx else "",
+        "_sourceless" if retention == "omit_source" else "",
+        "_zstd" if compression == "zstd" else "",
+    ])
     if base == Label("//distroless:base_layer"):
         base = Label("//distroless:base_layer" + py_suffix + variant)
     if base_arm64 == Label("//distroless:base_layer_arm64"):
@@ -335,11 +351,12 @@ def fastapi_image(
         python = "/usr/bin/python" + python,
         python_version = python,
     )
+    venv_common = dict(layer_common, precompile_source_retention = retention)
     py_venv_layer(
         name = stem + "venv_layer",
         deps = wheels["deps"] if wheels != None else [app],
         site_libs = [_LAUNCHER] if asgi else [],
-        **layer_common
+        **venv_common
     )
     py_app_layer(
         name = stem + "app_layer",
@@ -363,7 +380,7 @@ def fastapi_image(
             architecture = "arm64",
             deps = arm64["deps"],
             site_libs = [_LAUNCHER] if asgi else [],
-            **layer_common
+            **venv_common
         )
         platforms.append((name + "_arm64", "arm64", base_arm64, ":" + stem + "venv_layer_arm64"))
     health = _healthcheck(healthcheck)
@@ -492,6 +509,7 @@ def fastapi_image(
         labels = metadata,
         module = module or "",
         port = port,
+        precompile_source_retention = retention,
         python_version = python,
         user = USER,
         workdir = WORKDIR,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import marshal
 import sys
 from pathlib import Path
 
@@ -40,6 +41,27 @@ def test_another_pythons_tag_is_one_line_and_writes_nothing(tmp_path: Path, caps
     assert err.startswith("bytecode: error: the .pyc files are declared for cpython-399 but ")
     assert err.count("\n") == 1
     assert not any(path.exists() for path in outputs)
+
+
+def _columns_and_lines(pyc: Path) -> tuple[set, set]:
+    code = marshal.loads(pyc.read_bytes()[16:])
+    positions = list(code.co_positions())
+    return {p[2] for p in positions}, {p[0] for p in positions}
+
+
+@pytest.mark.parametrize("debug_ranges", [True, False])
+def test_without_debug_ranges_columns_go_and_lines_stay(tmp_path: Path, debug_ranges: bool) -> None:
+    source = tmp_path / "mod.py"
+    source.write_text("X = 1\nY = X + 2\n")
+    pyc = tmp_path / "mod.pyc"
+    tag, errors = bytecode.compile_files(
+        [(str(source), str(pyc), "/opt/mod.py")], debug_ranges=debug_ranges
+    )
+    assert (tag, errors) == (sys.implementation.cache_tag, [None])
+    columns, lines = _columns_and_lines(pyc)
+    assert {1, 2} <= lines
+    assert (columns - {None} != set()) is debug_ranges
+    assert marshal.loads(pyc.read_bytes()[16:]).co_filename == "/opt/mod.py"
 
 
 if __name__ == "__main__":

@@ -416,12 +416,13 @@ def build(
     with_optional: bool = False,
     python: str = "3.13",
     compiler: str | None = None,
+    omit_source: bool = False,
 ) -> Tree:
     """Return the finished, checked tree of the base layer for `arch` with Python `python`.
 
     The lock's optional packages (`+name` in packages.in, e.g. libstdc++6) are in it only
     `with_optional`; otherwise their .debs, if given, are left aside. `compiler` writes the
-    stdlib's bytecode when the build's Python is not `python`.
+    stdlib's bytecode when the build's Python is not `python`; `omit_source`: see precompile.
     """
     if arch not in MULTIARCH:
         raise BuildError(f"unknown architecture {arch!r}; expected one of {', '.join(MULTIARCH)}")
@@ -448,7 +449,7 @@ def build(
     removed = apply_policy(tree)
     add_generated(tree, packages, bundle, python)
     if precompile_list is not None:
-        precompile(tree, precompile_list, MULTIARCH[arch], python, compiler)
+        precompile(tree, precompile_list, MULTIARCH[arch], python, compiler, omit_source)
     ensure_parents(tree)
     fix_links(tree, removed)
     add(tree, Entry(LD_CACHE, FILE, 0o644, data=ld_cache(tree, arch)))
@@ -468,6 +469,7 @@ def precompile(
     multiarch: str = MULTIARCH["amd64"],
     python: str = "3.13",
     compiler: str | None = None,
+    omit_source: bool = False,
 ) -> None:
     """Add unchecked-hash .pyc files for the listed stdlib modules (see precompile.txt).
 
@@ -475,7 +477,11 @@ def precompile(
     recompiles what it imports. Bytecode is portable across CPUs, so an arm64 base compiles here
     too, but not across Python versions: the compiler (the build's Python, or `compiler`) must be
     `python`. In a line, `{python}` is that version and `{multiarch}` the target's triplet
-    (`_sysconfigdata__linux_{multiarch}.py`).
+    (`_sysconfigdata__linux_{multiarch}.py`). The bytecode has no column tables
+    (kit_lib.bytecode): library tracebacks keep file, line and text, not the `^^^` under it.
+
+    With `omit_source`, a listed module that is a file (not a link) ships as `NAME.pyc` in place
+    of `NAME.py`: Python imports it the same, and its tracebacks lose the lines' text.
     """
     names = [
         line.strip().replace("{multiarch}", multiarch).replace("{python}", python)
@@ -493,7 +499,7 @@ def precompile(
             src.write_bytes(entry.data)
             jobs.append((str(src), str(Path(tmp) / f"{i}.pyc"), "/" + name))
         try:
-            tag, errors = bytecode.compile_files(jobs, compiler, python)
+            tag, errors = bytecode.compile_files(jobs, compiler, python, debug_ranges=False)
         except bytecode.CompileError as e:
             raise BuildError(f"precompile: {e}") from None
         for name, (_, pyc, _), error in zip(names, jobs, errors, strict=True):
@@ -501,7 +507,23 @@ def precompile(
                 raise BuildError(f"precompile: {error}")
             stem = Path(name)
             target = str(stem.parent / "__pycache__" / f"{stem.stem}.{tag}.pyc")
+            if omit_source and tree[name].kind == FILE:
+                del tree[name]
+                target = name + "c"
             add(tree, Entry(target, FILE, 0o644, data=Path(pyc).read_bytes()))
+    if omit_source:
+        _relink_to_bytecode(tree)
+
+
+def _relink_to_bytecode(tree: Tree) -> None:
+    """Point a `NAME.py` link whose target became `TARGET.pyc` at that (Debian's
+    `_sysconfigdata__{multiarch}.py` links to `_sysconfigdata__linux_{multiarch}.py`)."""
+    for name, entry in sorted(tree.items()):
+        if entry.kind != SYMLINK or not name.endswith(".py") or resolve(tree, name) is not None:
+            continue
+        if entry.target and entry.target.endswith(".py"):
+            del tree[name]
+            add(tree, Entry(name + "c", SYMLINK, 0o777, target=entry.target + "c"))
 
 
 def sizes(tree: Tree, depth: int = 3) -> list[tuple[int, str]]:
@@ -527,6 +549,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-version", default="3.13", choices=PYTHONS)
     parser.add_argument("--compiler", help="a python of that version, to compile the stdlib")
     parser.add_argument(
+        "--omit-source", action="store_true", help="ship precompiled modules as NAME.pyc only"
+    )
+    parser.add_argument(
         "--gzip", action="store_true", help="write a gzipped tar (rules_oci keeps it)"
     )
     parser.add_argument("--zstd", metavar="ZSTD", help="write a zstd tar with this zstd program")
@@ -535,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("debs", type=Path, nargs="+", help="the locked .deb files")
     args = parser.parse_args(argv)
+    if args.omit_source and args.precompile is None:
+        parser.error("--omit-source needs --precompile: it drops the sources of those modules")
     try:
         tree = build(
             args.lock,
@@ -544,6 +571,7 @@ def main(argv: list[str] | None = None) -> int:
             args.with_optional,
             args.python_version,
             args.compiler,
+            args.omit_source,
         )
         compression = "zstd" if args.zstd else "gzip" if args.gzip else ""
         write_layer(tree.values(), args.out, compression, args.zstd)

@@ -346,3 +346,55 @@ def test_precompile_adds_unchecked_hash_pycs_and_follows_links(tmp_path: Path):
     listing.write_text("usr/lib/python3.13/missing.py\n")
     with pytest.raises(rootfs.BuildError, match=r"missing\.py is not a file"):
         rootfs.precompile(tree, listing)
+
+
+def test_omit_source_replaces_files_by_their_bytecode_and_keeps_links(tmp_path: Path):
+    import marshal
+    import sys
+
+    from kit_lib.tarball import DIR, FILE, SYMLINK, Entry
+
+    lib = "usr/lib/python3.13"
+    tree = {p: Entry(p, DIR, 0o755) for p in ["usr", "usr/lib", lib, f"{lib}/json", "etc"]}
+    tree |= {
+        f"{lib}/json/__init__.py": Entry(f"{lib}/json/__init__.py", FILE, 0o644, data=b"X = 1\n"),
+        "etc/sitecustomize.py": Entry("etc/sitecustomize.py", FILE, 0o644, data=b"Y = 2\n"),
+        f"{lib}/sitecustomize.py": Entry(
+            f"{lib}/sitecustomize.py", SYMLINK, 0o777, target="/etc/sitecustomize.py"
+        ),
+        f"{lib}/_sysconfig_linux.py": Entry(
+            f"{lib}/_sysconfig_linux.py", FILE, 0o644, data=b"Z = 3\n"
+        ),
+        f"{lib}/_sysconfig.py": Entry(
+            f"{lib}/_sysconfig.py", SYMLINK, 0o777, target="_sysconfig_linux.py"
+        ),
+    }
+    listing = tmp_path / "list.txt"
+    listing.write_text(
+        f"{lib}/json/__init__.py\n{lib}/sitecustomize.py\n{lib}/_sysconfig_linux.py\n"
+    )
+    rootfs.precompile(tree, listing, omit_source=True)
+    tag = sys.implementation.cache_tag
+    assert f"{lib}/json/__init__.py" not in tree
+    assert f"{lib}/json/__pycache__/__init__.{tag}.pyc" not in tree
+    code = marshal.loads(tree[f"{lib}/json/__init__.pyc"].data[16:])
+    assert code.co_filename == f"/{lib}/json/__init__.py"
+    # Lines stay, columns are left out (no debug ranges).
+    assert {p[0] for p in code.co_positions()} >= {1}
+    assert {p[2] for p in code.co_positions()} == {None}
+    # A link keeps its source; its bytecode goes to __pycache__ as before.
+    assert tree[f"{lib}/sitecustomize.py"].kind == SYMLINK
+    assert f"{lib}/__pycache__/sitecustomize.{tag}.pyc" in tree
+    # A link to a module that lost its source now links to its bytecode.
+    assert f"{lib}/_sysconfig.py" not in tree
+    assert tree[f"{lib}/_sysconfig.pyc"].target == "_sysconfig_linux.pyc"
+
+
+def test_omit_source_without_precompile_is_one_line(tmp_path: Path, capsys):
+    lock = tmp_path / "lock.json"
+    lock.write_text("[]")
+    out = tmp_path / "base.tar"
+    with pytest.raises(SystemExit):
+        rootfs.main(["--lock", str(lock), "--out", str(out), "--omit-source", "x.deb"])
+    assert "--omit-source needs --precompile" in capsys.readouterr().err
+    assert not out.exists()

@@ -42,6 +42,8 @@ def _fastapi_image_args_impl(ctx):
         _fail("healthcheck must be None, a command list or a dict, got a %s" % ctx.attr.healthcheck_type)
     if ctx.attr.compression not in ("gzip", "zstd"):
         _fail("compression must be \"gzip\" or \"zstd\", got %r" % ctx.attr.compression)
+    if ctx.attr.precompile_source_retention not in ("keep_source", "omit_source"):
+        _fail("precompile_source_retention must be \"keep_source\" or \"omit_source\", got %r" % ctx.attr.precompile_source_retention)
     if ctx.attr.python not in PYTHONS:
         _fail("python must be one of %s, got %r" % (", ".join(['"%s"' % p for p in PYTHONS]), ctx.attr.python))
     if ctx.attr.wheels_problem:
@@ -66,6 +68,7 @@ fastapi_image_args = rule(
         "healthcheck_type": attr.string(doc = "type() of the macro's `healthcheck`.", mandatory = True),
         "module": attr.string(doc = "The module run with `python -m`, or \"\"."),
         "port": attr.int(doc = "The port the app serves on.", mandatory = True),
+        "precompile_source_retention": attr.string(doc = "The macro's `precompile_source_retention`.", mandatory = True),
         "python": attr.string(doc = "The macro's `python`.", mandatory = True),
         "repository": attr.string(doc = "Where :push pushes to.", mandatory = True),
         "wheels_problem": attr.string(doc = "What is wrong with the macro's `wheels`, or \"\"."),

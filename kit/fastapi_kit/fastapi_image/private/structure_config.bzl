@@ -61,6 +61,9 @@ def _structure_config_impl(ctx):
     venv = ctx.attr.venv
     site = "%s/lib/python%s/site-packages" % (venv, ctx.attr.python_version)
     uid, _, gid = ctx.attr.user.partition(":")
+
+    # How a library module ships: its source, or only its bytecode.
+    library = ".pyc" if ctx.attr.precompile_source_retention == "omit_source" else ".py"
     config = {
         "schemaVersion": "2.0.0",
         "metadataTest": {
@@ -84,8 +87,8 @@ def _structure_config_impl(ctx):
             _exists("no pip3 in the venv", venv + "/bin/pip3", False),
             _exists("no pip in site-packages", site + "/pip", False),
         ] + [_exists("no shell " + shell, shell, False) for shell in _SHELLS] + ([
-            _exists("the kit's launcher", site + "/fastapi_kit_launcher/serve.py"),
-            _exists("uvicorn, which the launcher runs (add it to the app's dependencies)", site + "/uvicorn/__init__.py"),
+            _exists("the kit's launcher", site + "/fastapi_kit_launcher/serve" + library),
+            _exists("uvicorn, which the launcher runs (add it to the app's dependencies)", site + "/uvicorn/__init__" + library),
         ] if ctx.attr.asgi else []),
         "fileContentTests": [
             {
@@ -128,6 +131,10 @@ file for `python -m <module>`.""",
         "asgi": attr.string(doc = "The launcher's \"pkg.module:attr\", or \"\" with `module`."),
         "entrypoint": attr.string_list(doc = "The image's exec-form entrypoint.", mandatory = True),
         "env": attr.string_dict(doc = "The image's environment, as given to oci_image."),
+        "precompile_source_retention": attr.string(
+            default = "keep_source",
+            doc = "The macro's: with \"omit_source\", library modules are checked as `NAME.pyc`.",
+        ),
         "labels": attr.string_dict(doc = "The image's labels, as given to oci_image."),
         "module": attr.string(doc = "The module run with `python -m`, or \"\" with `asgi`."),
         "port": attr.int(doc = "The exposed TCP port.", mandatory = True),

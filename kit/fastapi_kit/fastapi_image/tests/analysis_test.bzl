@@ -3,7 +3,7 @@
 load("@kit_lib//testing:analysis.bzl", "message_test")
 load("//fastapi_image:defs.bzl", "fastapi_image")
 load("//image_extras:defs.bzl", "healthcheck_base", "stamped_file")
-load("//pyimage:defs.bzl", "py_app_layer")
+load("//pyimage:defs.bzl", "py_app_layer", "py_venv_layer")
 
 _OFF = {"runtime_test": False, "structure_test": False, "tags": ["manual"], "testonly": True}
 
@@ -50,6 +50,15 @@ def fastapi_kit_analysis_tests(name):
 
     image("xz_compression", compression = "xz")
     case("xz_compression_args", "compression must be \"gzip\" or \"zstd\", got \"xz\"")
+
+    image("bad_retention", precompile_source_retention = "omit")
+    case("bad_retention_args", "precompile_source_retention must be \"keep_source\" or \"omit_source\", got \"omit\"")
+
+    py_venv_layer(name = "bad_layer_retention", deps = ["//kit_testapp"], precompile_source_retention = "omit", tags = ["manual"], testonly = True)
+    case("bad_layer_retention", "precompile_source_retention must be \"keep_source\" or \"omit_source\", got \"omit\"")
+
+    py_venv_layer(name = "omit_uncompiled", compile = False, deps = ["//kit_testapp"], precompile_source_retention = "omit_source", tags = ["manual"], testonly = True)
+    case("omit_uncompiled", "precompile_source_retention = \"omit_source\" needs compile = True")
 
     image("string_healthcheck", healthcheck = "curl localhost")
     case("string_healthcheck_args", "healthcheck must be None, a command list or a dict, got a string")

@@ -32,6 +32,15 @@ def _layer_impl(ctx, kind, prefix, extra_args, entries, files):
         if ctx.file.compiler:
             args.add("--compiler", ctx.file.compiler)
             tools.append(ctx.file.compiler)
+        if not getattr(ctx.attr, "debug_ranges", True):
+            args.add("--no-debug-ranges")
+        retention = getattr(ctx.attr, "precompile_source_retention", "keep_source")
+        if retention not in ("keep_source", "omit_source"):
+            fail("precompile_source_retention must be \"keep_source\" or \"omit_source\", got %r" % retention)
+        if retention == "omit_source":
+            args.add("--omit-source")
+    elif getattr(ctx.attr, "precompile_source_retention", "keep_source") == "omit_source":
+        fail("precompile_source_retention = \"omit_source\" needs compile = True: each module ships as source or as bytecode")
     args.add("--architecture", ctx.attr.architecture)
     if getattr(ctx.attr, "strip", False):
         strip = ctx.file._strip_aarch64 if ctx.attr.architecture == "arm64" else ctx.file._strip
@@ -146,6 +155,22 @@ First-party files are never inputs: an app change does not rebuild this layer.""
     implementation = _venv_impl,
     attrs = dict(
         _COMMON,
+        debug_ranges = attr.bool(
+            default = False,
+            doc = "With `compile`: keep the column tables that point a traceback's `^^^` at " +
+                  "one expression. Off by default: third-party bytecode without them is 5% " +
+                  "smaller and gzips 20% smaller (Python's `-X no_debug_ranges`); tracebacks " +
+                  "still name each file and line. First-party bytecode (py_app_layer) keeps them.",
+        ),
+        precompile_source_retention = attr.string(
+            default = "keep_source",
+            doc = "With `compile`, as rules_python's attribute of that name: \"keep_source\" " +
+                  "ships each .py beside its `__pycache__` .pyc; \"omit_source\" ships " +
+                  "`NAME.pyc` in place of `NAME.py` (about 5 MiB less for the FastAPI stack): " +
+                  "tracebacks through third-party code show file and line but not the line's " +
+                  "text, and code that reads its own source (`inspect.getsource`) fails. A module " +
+                  "that does not compile keeps its source.",
+        ),
         exclude = attr.string_list(
             default = ["*.pyi", "*.pyx", "*.pxd", "*.pxi", "*.c", "*.h", "*.cpp"],
             doc = "Globs (on the in-image path) of files left out: stubs and the sources of " +

@@ -93,6 +93,8 @@ def compile_pycs(
     strict: bool = False,
     version: str | None = None,
     compiler: str | None = None,
+    debug_ranges: bool = True,
+    omit_source: bool = False,
 ) -> list:
     """Add an unchecked-hash .pyc beside every .py: stable bytes, never re-validated at run time.
 
@@ -101,6 +103,11 @@ def compile_pycs(
     container would crash on it at import. Files compile in parallel (one process per CPU):
     each .pyc depends only on its own source, so the bytes are the same in any order. The image's
     Python `version` must be the compiler's (the build's Python, or `compiler`).
+
+    `debug_ranges=False` leaves column tables out (kit_lib.bytecode). With `omit_source`, each
+    module that compiled ships as `NAME.pyc` in place of `NAME.py` (CPython imports such a
+    sourceless file; tracebacks then show its file and line but not the line's text); one that
+    did not compile keeps its source.
     """
     jobs: list[tuple[int, tarball.Entry, bytecode.Job]] = []
     for i, entry in enumerate(entries):
@@ -108,16 +115,21 @@ def compile_pycs(
             continue
         jobs.append((i, entry, (entry.source, str(tmp / f"{i}.pyc"), entry.path)))
     try:
-        tag, errors = bytecode.compile_files([job for _, _, job in jobs], compiler, version)
+        tag, errors = bytecode.compile_files(
+            [job for _, _, job in jobs], compiler, version, debug_ranges=debug_ranges
+        )
     except bytecode.CompileError as err:
         raise LayerBuildError(str(err)) from None
     out = list(entries)
-    for (_, entry, (_, cfile, _)), error in zip(jobs, errors, strict=True):
+    for (i, entry, (_, cfile, _)), error in zip(jobs, errors, strict=True):
         if error is not None:
             if strict:
                 raise LayerBuildError(error)
             # A wheel may ship files that are not meant to be imported (templates, py2 code).
             print(f"warning: not compiled: {entry.path}: {error.rpartition(': ')[2]}")
+            continue
+        if omit_source:
+            out[i] = tarball.Entry(entry.path + "c", tarball.FILE, 0o644, source=cfile)
             continue
         dest = Path(entry.path)
         pyc_path = dest.parent / "__pycache__" / f"{dest.stem}.{tag}.pyc"
@@ -201,12 +213,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--venv", default="/opt/venv", help="venv the app layer plugs into")
     parser.add_argument("--compile", action="store_true", help="add .pyc files")
     parser.add_argument("--compiler", help="a python of the image's version to compile with")
+    parser.add_argument(
+        "--no-debug-ranges", action="store_true", help="compile without column tables"
+    )
+    parser.add_argument(
+        "--omit-source", action="store_true", help="ship NAME.pyc in place of NAME.py"
+    )
     parser.add_argument("--architecture", default="amd64", choices=sorted(elf.MACHINES))
     parser.add_argument("--strip", metavar="STRIP", help="strip debug info from .so files with it")
     parser.add_argument("--exclude", action="append", default=[], help="glob of files to leave out")
     parser.add_argument("--gzip", action="store_true", help="write a gzipped tar")
     parser.add_argument("--zstd", metavar="ZSTD", help="write a zstd tar with this zstd program")
     args = parser.parse_args(argv)
+    if args.omit_source and not args.compile:
+        parser.error("--omit-source needs --compile: a module must ship as source or bytecode")
     files = json.loads(Path(args.manifest).read_text())
     if args.kind == "venv":
         entries = venv_entries(files, args.prefix, args.python, args.python_version)
@@ -234,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
                     strict=args.kind == "app",
                     version=args.python_version,
                     compiler=args.compiler,
+                    debug_ranges=not args.no_debug_ranges,
+                    omit_source=args.omit_source,
                 )
             except LayerBuildError as err:
                 print(f"error: {err}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -97,6 +98,59 @@ def test_a_missing_strip_is_one_line(tmp_path: Path):
     args = ["venv", "--manifest", str(manifest), "--output", str(tmp_path / "v.tar")]
     with pytest.raises(SystemExit, match="--strip /nope: no such program"):
         layers.main([*args, "--prefix", "/opt/venv", "--strip", "/nope"])
+
+
+def test_omit_source_ships_importable_sourceless_bytecode(tmp_path: Path):
+    src = tmp_path / "boom.py"
+    src.write_text("def f():\n    return 1 / 0\n")
+    broken = tmp_path / "tmpl.py"
+    broken.write_text("def f(:\n")
+    site = "../pypi_boom/site-packages"
+    manifest = tmp_path / "m.json"
+    manifest.write_text(
+        json.dumps(
+            [
+                {"path": str(src), "short_path": f"{site}/boom.py"},
+                {"path": str(broken), "short_path": f"{site}/tmpl.py"},
+            ]
+        )
+    )
+    out = tmp_path / "v.tar"
+    args = ["venv", "--manifest", str(manifest), "--output", str(out), "--prefix", "/opt/venv"]
+    assert layers.main([*args, "--compile", "--omit-source", "--no-debug-ranges"]) == 0
+    root = tmp_path / "root"
+    with tarfile.open(out) as tar:
+        names = set(tar.getnames())
+        tar.extractall(root, filter="tar")
+    lib = "opt/venv/lib/python3.13/site-packages"
+    assert f"{lib}/boom.pyc" in names and f"{lib}/boom.py" not in names
+    assert f"{lib}/tmpl.py" in names  # did not compile: kept as it came
+    assert not any("__pycache__" in n for n in names)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); import boom; boom.f()",
+            str(root / lib),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert "ZeroDivisionError" in run.stderr
+    # The traceback names the in-image file and line; the text of the line is not there.
+    assert 'File "/opt/venv/lib/python3.13/site-packages/boom.py", line 2, in f' in run.stderr
+    assert "1 / 0" not in run.stderr
+
+
+def test_omit_source_needs_compile(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    manifest = tmp_path / "m.json"
+    manifest.write_text("[]")
+    args = ["venv", "--manifest", str(manifest), "--output", str(tmp_path / "v.tar")]
+    with pytest.raises(SystemExit):
+        layers.main([*args, "--prefix", "/opt/venv", "--omit-source"])
+    assert "--omit-source needs --compile" in capsys.readouterr().err
+    assert not (tmp_path / "v.tar").exists()
 
 
 def test_pyc_is_unchecked_hash(tmp_path: Path):
