@@ -483,6 +483,39 @@ def _startup_rows(startup: dict[str, Any] | None) -> list[tuple[str, str, str]]:
     if "with_pyc" in images and "without_pyc" in images:
         ratio = images["without_pyc"]["median"] / images["with_pyc"]["median"]
         rows.append(("Start-up", "ratio without / with precompiled bytecode", _ratio(ratio)))
+    return rows + _stage_rows(startup)
+
+
+# Stages in the order they build on each other, with what each one runs.
+_STAGES = (
+    ("interpreter", "runc and the interpreter alone, to `os._exit`"),
+    ("import_app", "importing the app (`import app.main`), to `os._exit`"),
+    ("plain_uvicorn", "plain uvicorn serving the app, to first 200"),
+)
+
+
+def _stage_rows(startup: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Where the start-up of one image goes: each stage, and what it adds to the one before."""
+    stages = startup.get("stages")
+    if not stages:
+        return []
+    image = stages["image"]
+    rows = []
+    before = 0.0
+    steps = [(key, what, stages[key]["median"]) for key, what in _STAGES]
+    steps.append(
+        ("launcher", "the kit's launcher, to first 200", startup["images"][image]["median"])
+    )
+    for _, what, median in steps:
+        added = f" ({median - before:+.2f} s)" if before else ""
+        rows.append(
+            (
+                "Start-up",
+                f"{_label(image)}, stage by stage: {what} (median of {startup['runs']})",
+                f"{secs(median)}{added}",
+            )
+        )
+        before = median
     return rows
 
 

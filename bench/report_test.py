@@ -85,6 +85,12 @@ def _raw(tmp_path: Path, edited: dict[str, bytes], second_line: str) -> Path:
             "with_pyc": {"median": 1.0, "min": 0.9, "max": 1.1, "samples": [0.9, 1.1]},
             "without_pyc": {"median": 2.5, "min": 2.4, "max": 2.6, "samples": [2.4, 2.6]},
         },
+        "stages": {
+            "image": "with_pyc",
+            "interpreter": {"median": 0.1, "min": 0.1, "max": 0.1, "samples": [0.1, 0.1]},
+            "import_app": {"median": 0.6, "min": 0.6, "max": 0.6, "samples": [0.6, 0.6]},
+            "plain_uvicorn": {"median": 0.9, "min": 0.9, "max": 0.9, "samples": [0.9, 0.9]},
+        },
     }
     (raw / "startup.json").write_text(json.dumps(startup))
     return raw
@@ -123,6 +129,14 @@ def test_full_report(tmp_path: Path) -> None:
     assert text.startswith("Measured 2026-11-27 at revision abc123, full run, on ")
     assert "2.00 s; Bazel server (re)started in 1 of 3 |" in text
     assert "runc start to first 200 on `/ready`, without .pyc (median of 2) | 2.50 s" in text
+    # Each stage with what it adds to the one before; the launcher's is the with-.pyc figure.
+    assert "stage by stage: runc and the interpreter alone, to `os._exit`" in text
+    assert (
+        "importing the app (`import app.main`), to `os._exit` (median of 2) "
+        "| 0.60 s (+0.50 s) |" in text
+    )
+    assert "plain uvicorn serving the app, to first 200 (median of 2) | 0.90 s (+0.30 s) |" in text
+    assert "the kit's launcher, to first 200 (median of 2) | 1.00 s (+0.10 s) |" in text
     assert "| Service | not measured |  |" in text
     assert text.count("\n| ") == len(text.splitlines()) - 2  # one header line, one blank line
 

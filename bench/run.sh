@@ -216,7 +216,7 @@ bzl "$ws_a" "$ob_a" build --color=no --curses=no --repository_cache="$repos" //:
   >"$raw/logs/image-slim.log" 2>&1 || { tail -n 40 "$raw/logs/image-slim.log" >&2; die "build //:image_slim failed"; }
 cp -a "$ws_a/bazel-bin/image_slim/." "$raw/images/slim"
 
-say "start-up: $startup_runs run(s) per image under runc (with and without .pyc, without library sources)"
+say "start-up: $startup_runs run(s) per image under runc (with and without .pyc, without library sources; stages)"
 run_tool startup "$ws_a" "$ob_a" //bench:startup --out "$raw/startup.json" --runs "$startup_runs"
 
 say "service: wrk, ${duration} s x $rounds round(s) per endpoint and event loop"

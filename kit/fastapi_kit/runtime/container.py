@@ -208,8 +208,10 @@ class Container:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def wait_http(self, port: int, path: str, timeout: float = 30.0) -> float:
-        """Poll http://127.0.0.1:port/path until 200; return the seconds it took."""
+    def wait_http(
+        self, port: int, path: str, timeout: float = 30.0, interval: float = 0.02
+    ) -> float:
+        """Poll http://127.0.0.1:port/path every `interval` s until 200; return the seconds."""
         start = time.monotonic()
         while time.monotonic() - start < timeout:
             if not self.running():
@@ -220,7 +222,7 @@ class Container:
                     return time.monotonic() - start
             except OSError:
                 pass
-            time.sleep(0.02)
+            time.sleep(interval)
         raise ContainerError(f"no 200 from {path} within {timeout}s: {self.output()[-2000:]}")
 
     def cleanup(self) -> None:

@@ -99,16 +99,21 @@ filegroup(
     data = {whl_deps},
 )
 
+filegroup(
+    name = "py_sources",
+    srcs = glob(["site-packages/**/*.py"], allow_empty = True),
+)
+
 # The wheel's own .pyc files, if any, are left out: these are compiled here for {python}.
 wheel_bytecode(
     name = "bytecode",
-    srcs = glob(["site-packages/**/*.py"], allow_empty = True),
+    srcs = [":py_sources"],
     python_version = "{python}",
 )
 
 py_library(
     name = "pkg",
-    srcs = glob(["site-packages/**/*.py"], allow_empty = True),
+    srcs = [":py_sources"],
     data = glob(
         ["site-packages/**/*"],
         exclude = ["**/* *", "**/*.dist-info/RECORD", "**/*.py", "**/*.pyc"],
