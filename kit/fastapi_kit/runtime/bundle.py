@@ -73,7 +73,7 @@ def _resolved_inside(rootfs: Path, name: str) -> Path:
     root = rootfs.resolve()
     path = (root / name).resolve()
     if not path.is_relative_to(root):
-        raise layout.ImageError(f"layer whiteout leads out of the root: {name!r}")
+        raise layout.ImageError(f"layer path leads out of the root through a symlink: {name!r}")
     return path
 
 
