@@ -502,11 +502,9 @@ def _stage_rows(startup: dict[str, Any]) -> list[tuple[str, str, str]]:
     image = stages["image"]
     rows = []
     before = 0.0
-    steps = [(key, what, stages[key]["median"]) for key, what in _STAGES]
-    steps.append(
-        ("launcher", "the kit's launcher, to first 200", startup["images"][image]["median"])
-    )
-    for _, what, median in steps:
+    steps = [(what, stages[key]["median"]) for key, what in _STAGES]
+    steps.append(("the kit's launcher, to first 200", startup["images"][image]["median"]))
+    for what, median in steps:
         added = f" ({median - before:+.2f} s)" if before else ""
         rows.append(
             (

@@ -87,8 +87,8 @@ def _masked(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
 
 
 def _through_symlink(name: str, symlinks: set[str]) -> bool:
-    """Whether a directory on the way to `name` is one of `symlinks` (all relative, normalized)."""
-    parts = os.path.normpath(name).split("/")[:-1]
+    """Whether a directory on the way to `name` (a `layout.member_path`) is one of `symlinks`."""
+    parts = name.split("/")[:-1]
     return any("/".join(parts[: i + 1]) in symlinks for i in range(len(parts)))
 
 
@@ -101,46 +101,41 @@ def unpack(image: layout.Image, rootfs: Path) -> None:
     tarfile's "tar" filter, which resolves every path; other layers skip that cost.
     """
     rootfs.mkdir(parents=True, exist_ok=True)
-    # What earlier layers made; None when `rootfs` held something before (then anything may be).
-    made: set[str] | None = None if any(rootfs.iterdir()) else set()
-    symlinks: set[str] = set()
+    # In a directory that held something before, any path may hold a symlink.
+    fresh = not any(rootfs.iterdir())
+    made: set[str] = set()  # what earlier layers extracted, as member paths
+    symlinks: set[str] = set()  # the symlinks among them, this layer's included
     for descriptor in image.layers:
         with layout.open_layer(image, descriptor, _zstd()) as tar:
-            members = tar.getmembers()
-            kept = []
-            for m in members:
-                base = os.path.basename(_checked(m.name))
-                if not base.startswith(layout.WHITEOUT):
+            kept: list[tarfile.TarInfo] = []
+            for m in tar.getmembers():
+                deleted = layout.whiteout(layout.member_path(_checked(m.name)))
+                if deleted is None:
                     kept.append(m)
                     continue
-                parent = _resolved_inside(rootfs, os.path.dirname(m.name))
-                if base == layout.OPAQUE:
-                    for child in parent.iterdir() if parent.is_dir() else ():
+                path, opaque = deleted
+                if opaque:
+                    folder = _resolved_inside(rootfs, path)
+                    for child in folder.iterdir() if folder.is_dir() else ():
                         _remove(child)
                 else:
-                    _remove(parent / base[len(layout.WHITEOUT) :])
-            # A member below one of the symlinks made so far (this layer's too) may be sent out
-            # of the root; without one, each path under `rootfs` is the real one.
-            links = False
-            if made is not None:
-                symlinks.update(os.path.normpath(m.name) for m in kept if m.issym())
-                paths = [m.name for m in kept] + [_checked(m.linkname) for m in kept if m.islnk()]
-                links = any(_through_symlink(name, symlinks) for name in paths)
-            for m in kept:
-                if made is not None and os.path.normpath(m.name) not in made:
+                    parent, base = os.path.split(path)
+                    _remove(_resolved_inside(rootfs, parent) / base)
+            names = [layout.member_path(m.name) for m in kept]
+            symlinks.update(name for name, m in zip(names, kept, strict=True) if m.issym())
+            targets = [layout.member_path(_checked(m.linkname)) for m in kept if m.islnk()]
+            resolve = not fresh or any(_through_symlink(n, symlinks) for n in names + targets)
+            for name in names:
+                if fresh and name not in made:
                     continue  # nothing there yet
-                if made is None or links:
-                    folder = _resolved_inside(rootfs, os.path.dirname(m.name))
-                    existing = folder / os.path.basename(m.name)
-                else:
-                    existing = rootfs / m.name
+                parent, base = os.path.split(name)
+                existing = (_resolved_inside(rootfs, parent) if resolve else rootfs / parent) / base
                 if existing.is_symlink() or (existing.exists() and not existing.is_dir()):
                     existing.unlink()
-            if made is not None:
-                made.update(os.path.normpath(m.name) for m in kept)
+            made.update(names)
             # "tar" keeps owners but refuses anything that would land outside rootfs (e.g. via an
             # absolute symlink); it drops setuid and group/other write bits, which we never ship.
-            safe: Any = "tar" if made is None or links else _masked
+            safe: Any = "tar" if resolve else _masked
             tar.extractall(rootfs, members=kept, numeric_owner=True, filter=safe)
 
 
