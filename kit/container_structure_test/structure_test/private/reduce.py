@@ -5,7 +5,10 @@ container-structure-test's tar driver unpacks the whole image again for every si
 (fileExistenceTests, fileContentTests) only look at the paths they name, and its metadataTest
 only at the config. So the tarball it is given holds exactly those paths, as the image has
 them: each named path, the folders above it, every symbolic link on the way and what it points
-to (hard links become the file they name). A path the image lacks stays absent, so
+to (hard links become the file they name). Only the files a content test reads keep their bytes:
+an existence test looks at a path's type, mode and owner, never its size or bytes, so the
+interpreter it names comes as an empty file (0.13 s for 46 tests instead of 3.6 s, which went
+to unpacking its 6.8 MB 46 times). A path the image lacks stays absent, so
 `shouldExist: false` still means what it says; the config is the image's own, but for its
 `rootfs` (the one new layer). Upstream still judges every test; this only chooses its input.
 One verdict can differ, in the image's favour of the spec: upstream's own unpacking ignores
@@ -31,6 +34,16 @@ from kit_lib import layout, tarball
 PATH_TESTS = ("fileExistenceTests", "fileContentTests")
 KNOWN_KEYS = {"schemaVersion", "metadataTest", "globalEnvVars", *PATH_TESTS}
 MAX_LINKS = 40  # as the kernel's limit on symbolic links followed in one lookup
+
+
+def read_paths(configs: list[Any]) -> set[str]:
+    """The paths whose bytes a test reads: those the configs' fileContentTests name."""
+    return {
+        test["path"]
+        for config in configs
+        for test in config.get("fileContentTests") or []
+        if isinstance(test, dict) and isinstance(test.get("path"), str)
+    }
 
 
 def tested_paths(configs: list[Any]) -> set[str] | None:
@@ -126,11 +139,16 @@ def closure(tree: dict[str, Node], paths: set[str]) -> set[str]:
 
 
 def reduced_layer(
-    image: layout.Image, tree: dict[str, Node], keep: set[str], zstd: str | None = None
+    image: layout.Image,
+    tree: dict[str, Node],
+    keep: set[str],
+    read: set[str],
+    zstd: str | None = None,
 ) -> bytes:
-    """One uncompressed layer with the kept entries, parents first, hard links as files."""
+    """One uncompressed layer with the kept entries, parents first, hard links as files; a
+    regular file has its bytes only if it is in `read` (or a hard link there names it)."""
     wanted: dict[int, set[str]] = {}
-    for name in keep:
+    for name in read & keep:
         node = tree[name]
         source = layout.member_path(node.info.linkname) if node.info.islnk() else name
         if source in tree and tree[source].info.isreg():
@@ -167,13 +185,14 @@ def reduced_layer(
 
 
 def write_reduced_tarball(
-    image_dir: str, output: str, paths: set[str], zstd: str | None = None
+    image_dir: str, output: str, paths: set[str], read: set[str], zstd: str | None = None
 ) -> int:
-    """Write a docker-save tarball of `image_dir` cut down to `paths`; return its entry count."""
+    """Write a docker-save tarball of `image_dir` cut down to `paths`, with the bytes of the
+    files only that a lookup of a path in `read` reaches; return its entry count."""
     image = layout.read_image(image_dir, verify_layers=True)
     tree = flatten(image, zstd)
     keep = closure(tree, paths)
-    layer = reduced_layer(image, tree, keep, zstd)
+    layer = reduced_layer(image, tree, keep, closure(tree, read), zstd)
     diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
     config = dict(image.config)
     config["rootfs"] = {"type": "layers", "diff_ids": [diff_id]}

@@ -125,6 +125,15 @@ def test_a_config_with_other_tests_gets_the_whole_image():
     assert reduce.tested_paths([{"fileContentTests": [{"name": "no path"}]}]) is None
 
 
+def test_only_content_tests_read_bytes():
+    configs = [
+        {"fileExistenceTests": [{"path": "/a"}], "fileContentTests": [{"path": "/b"}]},
+        {"fileContentTests": [{"path": "/c"}]},
+    ]
+    assert reduce.tested_paths(configs) == {"/a", "/b", "/c"}
+    assert reduce.read_paths(configs) == {"/b", "/c"}
+
+
 CONFIG = """\
 schemaVersion: "2.0.0"
 metadataTest:
@@ -160,19 +169,41 @@ def _verdicts(tmp_path: Path, tarball: Path) -> dict[str, bool]:
     return {case.name: case.passed for case in runner.parse_report(xml.read_bytes())}
 
 
+def _cut_files(tarball: Path) -> dict[str, tuple[int, bytes]]:
+    """Each entry of the cut's one layer: its mode and, for a regular file, its bytes."""
+    with tarfile.open(tarball) as tar:
+        (layer,) = [m for m in tar.getmembers() if m.name.startswith("blobs/") and m.size > 1000]
+        with tarfile.open(fileobj=tar.extractfile(layer)) as inner:
+            return {
+                m.name: (m.mode, inner.extractfile(m).read() if m.isreg() else b"")  # type: ignore[union-attr]
+                for m in inner.getmembers()
+            }
+
+
+def _cut_names(tarball: Path) -> set[str]:
+    return set(_cut_files(tarball))
+
+
 def test_the_binary_judges_the_cut_image_as_the_whole_one(tmp_path: Path, image_dir: Path):
     config = tmp_path / "c.yaml"
     config.write_text(CONFIG)
     whole, cut = tmp_path / "whole.tar", tmp_path / "cut.tar"
     assert to_tarball.main([str(image_dir), str(whole)]) == 0
     assert to_tarball.main([str(image_dir), str(cut), str(config)]) == 0
-    with tarfile.open(cut) as tar:
-        (layer,) = [m for m in tar.getmembers() if m.isfile() and m.size > 1000]
-        with tarfile.open(fileobj=tar.extractfile(layer)) as inner:
-            names = {m.name for m in inner.getmembers()}
+    files = _cut_files(cut)
+    names = set(files)
     assert "usr/lib/big.so" in names  # named by a test
     assert "app" in names and "app/main.py" in names
     assert not {"old/file", "usr/lib/gone.txt"} & names
+    # Files only existence tests name come empty, with their type, mode and owner.
+    assert files["usr/bin/python3.13"] == (0o755, b"")
+    assert files["app/main.py"] == (0o644, b"")
+    assert files["usr/lib/big.so"] == (0o644, b"")
+    # Files a content test reads keep their bytes, reached directly, through a hard link
+    # (/etc/issue) or through a symbolic link (/etc/motd).
+    assert files["etc/os-release"][1] == files["etc/issue"][1] == b"ID=debian\n"
+    assert files["usr/lib/motd"][1] == b"welcome\n"
+    assert files["old/new"][1] == b"only this"
     got_whole, got_cut = _verdicts(tmp_path, whole), _verdicts(tmp_path, cut)
     # The one difference: the binary's own unpacking (go-containerregistry's mutate.Extract)
     # ignores opaque folders, so in the whole image it still sees /old/file; the cut hides it,
@@ -187,13 +218,6 @@ def test_the_binary_judges_the_cut_image_as_the_whole_one(tmp_path: Path, image_
         "wrong content",
         "wrong mode",
     ]  # the four meant to fail, and only they
-
-
-def _cut_names(tarball: Path) -> set[str]:
-    with tarfile.open(tarball) as tar:
-        (layer,) = [m for m in tar.getmembers() if m.name.startswith("blobs/") and m.size > 1000]
-        with tarfile.open(fileobj=tar.extractfile(layer)) as inner:
-            return {m.name for m in inner.getmembers()}
 
 
 def test_zstd_layers_are_cut_as_the_same_image_in_plain_tar(

@@ -43,7 +43,7 @@ def main(argv: list[str]) -> int:
         if layout.is_index(image_dir) or paths is None:
             imagetar.build_tarball(image_dir, output, [])
         else:
-            reduce.write_reduced_tarball(image_dir, output, paths, zstd)
+            reduce.write_reduced_tarball(image_dir, output, paths, reduce.read_paths(configs), zstd)
     except ImageError as err:
         print(f"to_tarball: error: {err}", file=sys.stderr)
         return 1
