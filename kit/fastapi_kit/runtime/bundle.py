@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kit_lib import layout, runfiles
+from kit_lib import layout, runfiles, scratch
 
 from runtime import _tools
 
@@ -275,7 +275,9 @@ class SharedRoots:
     and a test often starts the same image several times. A read-only container cannot change
     its root; runc only adds the mount points it is given, as empty files and directories. So
     containers of the same image with the same mount points get the same tree, unpacked once.
-    The trees are removed when the process exits.
+    The trees are removed when the process exits. They go to RAM when it has room for the
+    first image (kit_lib.scratch: unpacking image after image onto ext4 makes each new inode
+    dearer), else to the default temporary folder.
     """
 
     def __init__(self) -> None:
@@ -289,7 +291,9 @@ class SharedRoots:
         with self._lock:
             if key not in self._roots:
                 if self._dir is None:
-                    self._dir = Path(tempfile.mkdtemp(prefix="oci-roots-"))
+                    size = sum(int(layer.get("size", 0)) for layer in image.layers)
+                    ram = scratch.ram_parent(scratch.RAM_FACTOR * size)
+                    self._dir = Path(tempfile.mkdtemp(prefix="oci-roots-", dir=ram))
                     atexit.register(self.close)
                 rootfs = self._dir / str(len(self._roots))
                 try:

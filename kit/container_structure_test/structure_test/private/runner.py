@@ -16,11 +16,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kit_lib import scratch
+
 PROG = "container_structure_test"
 SPEC_ENV = "CONTAINER_STRUCTURE_TEST_SPEC"
-RAM_DIR = Path("/dev/shm")
-# Room to ask for in RAM_DIR, per byte of (gzipped) tarball: layers unpack to about 3.5x.
-RAM_FACTOR = 8
+RAM_DIR = scratch.RAM_DIR
 
 
 class RunnerError(Exception):
@@ -124,21 +124,14 @@ def scratch_parent(image: Path, ram_dir: Path = RAM_DIR) -> Path | None:
     The tar driver unpacks the whole image again for every single test; on this project's disks
     that is seconds per test (a minute for two dozen), in RAM a fraction of a second.
     """
-    try:
-        stat = os.statvfs(ram_dir)
-    except OSError:
-        return None
-    room = stat.f_bavail * stat.f_frsize
-    if not os.access(ram_dir, os.W_OK) or room < RAM_FACTOR * image.stat().st_size:
-        return None
-    return ram_dir
+    return scratch.ram_parent(scratch.RAM_FACTOR * image.stat().st_size, ram_dir)
 
 
 def run(spec: Spec, xml_output: Path | None) -> int:
     """Run the binary; hand its report to Bazel; print the summary; return the exit status."""
     with (
         tempfile.TemporaryDirectory(prefix="cst-") as tmp,
-        tempfile.TemporaryDirectory(prefix="cst-", dir=scratch_parent(spec.image)) as scratch,
+        tempfile.TemporaryDirectory(prefix="cst-", dir=scratch_parent(spec.image)) as unpack_dir,
     ):
         report = Path(tmp) / "report.xml"
         proc = subprocess.run(
@@ -146,7 +139,7 @@ def run(spec: Spec, xml_output: Path | None) -> int:
             capture_output=True,
             text=True,
             check=False,
-            env={**os.environ, "TMPDIR": scratch},
+            env={**os.environ, "TMPDIR": unpack_dir},
         )
         if not report.is_file():
             detail = (proc.stderr or proc.stdout).strip().splitlines()

@@ -10,6 +10,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from kit_lib import scratch
 
 from structure_test.private import runner
 
@@ -143,7 +144,7 @@ def test_scratch_parent_needs_room(tmp_path, image):
     huge = tmp_path / "huge.tar"
     with huge.open("wb") as f:  # sparse: too big to unpack into what is free
         # Twice what would fit, so other processes freeing disk meanwhile cannot make it fit.
-        f.truncate(2 * stat.f_bavail * stat.f_frsize // runner.RAM_FACTOR + 1)
+        f.truncate(2 * stat.f_bavail * stat.f_frsize // scratch.RAM_FACTOR + 1)
     assert runner.scratch_parent(huge, tmp_path) is None
 
 
