@@ -13,7 +13,6 @@ import os
 import resource
 import shutil
 import tarfile
-import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -292,8 +291,7 @@ class SharedRoots:
             if key not in self._roots:
                 if self._dir is None:
                     size = sum(int(layer.get("size", 0)) for layer in image.layers)
-                    ram = scratch.ram_parent(scratch.RAM_FACTOR * size)
-                    self._dir = Path(tempfile.mkdtemp(prefix="oci-roots-", dir=ram))
+                    self._dir = scratch.make_dir("oci-roots-", scratch.RAM_FACTOR * size)
                     atexit.register(self.close)
                 rootfs = self._dir / str(len(self._roots))
                 try:

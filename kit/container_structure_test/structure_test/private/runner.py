@@ -20,7 +20,6 @@ from kit_lib import scratch
 
 PROG = "container_structure_test"
 SPEC_ENV = "CONTAINER_STRUCTURE_TEST_SPEC"
-RAM_DIR = scratch.RAM_DIR
 
 
 class RunnerError(Exception):
@@ -118,20 +117,13 @@ def summary(cases: list[Case]) -> str:
     return "\n".join(lines)
 
 
-def scratch_parent(image: Path, ram_dir: Path = RAM_DIR) -> Path | None:
-    """Where the binary should unpack the image: RAM if it has room, else the default.
-
-    The tar driver unpacks the whole image again for every single test; on this project's disks
-    that is seconds per test (a minute for two dozen), in RAM a fraction of a second.
-    """
-    return scratch.ram_parent(scratch.RAM_FACTOR * image.stat().st_size, ram_dir)
-
-
 def run(spec: Spec, xml_output: Path | None) -> int:
     """Run the binary; hand its report to Bazel; print the summary; return the exit status."""
     with (
         tempfile.TemporaryDirectory(prefix="cst-") as tmp,
-        tempfile.TemporaryDirectory(prefix="cst-", dir=scratch_parent(spec.image)) as unpack_dir,
+        # The tar driver unpacks the whole image again for every single test: in RAM if it has
+        # room (on this project's disks seconds per test, in RAM a fraction of a second).
+        scratch.tree("cst-", scratch.RAM_FACTOR * spec.image.stat().st_size) as unpack_dir,
     ):
         report = Path(tmp) / "report.xml"
         proc = subprocess.run(
@@ -139,7 +131,7 @@ def run(spec: Spec, xml_output: Path | None) -> int:
             capture_output=True,
             text=True,
             check=False,
-            env={**os.environ, "TMPDIR": unpack_dir},
+            env={**os.environ, "TMPDIR": str(unpack_dir)},
         )
         if not report.is_file():
             detail = (proc.stderr or proc.stdout).strip().splitlines()

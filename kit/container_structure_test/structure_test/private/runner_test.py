@@ -10,7 +10,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from kit_lib import scratch
 
 from structure_test.private import runner
 
@@ -135,17 +134,6 @@ def test_spec_paths_are_checked(tmp_path):
         runner.load_spec(None, tmp_path)
     with pytest.raises(runner.RunnerError, match="malformed"):
         runner.load_spec("{}", tmp_path)
-
-
-def test_scratch_parent_needs_room(tmp_path, image):
-    assert runner.scratch_parent(image, tmp_path) == tmp_path
-    assert runner.scratch_parent(image, tmp_path / "missing") is None
-    stat = os.statvfs(tmp_path)
-    huge = tmp_path / "huge.tar"
-    with huge.open("wb") as f:  # sparse: too big to unpack into what is free
-        # Twice what would fit, so other processes freeing disk meanwhile cannot make it fit.
-        f.truncate(2 * stat.f_bavail * stat.f_frsize // scratch.RAM_FACTOR + 1)
-    assert runner.scratch_parent(huge, tmp_path) is None
 
 
 def test_parse_report_reads_failures_and_errors():
