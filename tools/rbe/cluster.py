@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kit_lib import runfiles
+from kit_lib.processes import start_ticks
 
 from tools.rbe import _tools
 
@@ -112,19 +113,6 @@ def read_state(path: Path) -> State | None:
         return None
     except (ValueError, KeyError, TypeError) as e:
         raise ClusterError(f"{path} is not a cluster record ({e}); remove it by hand") from e
-
-
-def start_ticks(pid: int) -> int | None:
-    """When `pid` started (ticks since boot), or None when no such process runs."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    # The command name (field 2) may hold spaces: fields after its closing parenthesis.
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] == "Z":
-        return None
-    return int(fields[19])
 
 
 def alive(p: Process) -> bool:

@@ -20,6 +20,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from kit_lib.processes import start_ticks
+
 RAM_DIR = Path("/dev/shm")
 # Room to ask for, per byte of gzipped layers: they unpack to about 3.5x.
 RAM_FACTOR = 8
@@ -38,16 +40,6 @@ def ram_parent(need: int, ram_dir: Path = RAM_DIR) -> Path | None:
     return ram_dir
 
 
-def _start_time(pid: int) -> str | None:
-    """When process `pid` started (clock ticks after boot), or None if there is none."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[-1].split()  # the name in (...) may hold spaces
-    return fields[19] if len(fields) > 19 else None  # field 22 of proc_pid_stat(5)
-
-
 def _pid_namespace() -> str | None:
     try:
         return str(os.stat("/proc/self/ns/pid").st_ino)
@@ -58,7 +50,7 @@ def _pid_namespace() -> str | None:
 def owner_prefix(prefix: str) -> str:
     """`prefix` and who makes the tree: pid namespace, pid and start time of this process."""
     namespace, pid = _pid_namespace(), os.getpid()
-    start = _start_time(pid)
+    start = start_ticks(pid)
     if namespace is None or start is None:
         return prefix
     return f"{prefix}{namespace}-{pid}-{start}-"
@@ -79,7 +71,7 @@ def remove_stale(parent: Path, prefix: str) -> list[Path]:
         fields = entry.name[len(prefix) :].split("-", 3)
         if len(fields) != 4 or fields[0] != namespace or not fields[1].isdigit():
             continue
-        if _start_time(int(fields[1])) != fields[2]:  # gone, or its pid is another's now
+        if str(start_ticks(int(fields[1]))) != fields[2]:  # gone, or its pid is another's now
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
