@@ -7,6 +7,7 @@ import io
 import json
 import os
 import tarfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,30 @@ def test_sizes_and_counts_of_gzip_and_plain_layers(tmp_path: Path) -> None:
     assert stats["digest"].startswith("sha256:")
 
 
+def test_bytes_by_kind(tmp_path: Path) -> None:
+    elf = b"\x7fELF" + bytes(3000)
+    base = _tar({"usr/lib/libx.so.1": elf, "usr/lib/python3/os.py": b"import sys\n" * 50})
+    venv = _tar({"venv/pkg/mod.pyc": b"\xf3\r\r\n" + b"c" * 900, "venv/pkg/METADATA": b"M" * 99})
+    app = _tar({"app/main.py": b"print('hi')\n", "app/tool": elf[:100]})
+    _layout(tmp_path, [("base.tar", base, True), ("venv.tar", venv, False), ("app.tar", app, True)])
+    total = len(base) + len(venv) + len(app)
+    kinds = imagestats.bytes_by_kind(tmp_path, total)
+    assert kinds["native code"]["files"] == 2
+    assert kinds["native code"]["bytes"] == len(elf) + 100
+    assert (kinds["bytecode"]["files"], kinds["bytecode"]["bytes"]) == (1, 904)
+    assert (kinds["Python sources"]["files"], kinds["Python sources"]["bytes"]) == (2, 562)
+    assert (kinds["other files"]["files"], kinds["other files"]["bytes"]) == (1, 99)
+    # Each kind is deflated as one stream of its files, in layer order.
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+    sources = deflate.compress(b"import sys\n" * 50 + b"print('hi')\n") + deflate.flush()
+    assert kinds["Python sources"]["compressed"] == len(sources)
+    framing = kinds[imagestats.FRAMING]
+    assert framing["bytes"] == total - (len(elf) + 100 + 904 + 562 + 99)
+    assert framing["compressed"] is None
+    # The tars' headers and padding: at least one 512-byte header per entry.
+    assert framing["bytes"] >= 512 * 9
+
+
 def test_layer_names_fall_back_to_positions() -> None:
     config = {"history": [{"created_by": "oci_image: layer venv_layer.tar"}, {"created_by": "x"}]}
     assert imagestats.layer_names(config, 3) == ["venv", "layer 2", "layer 3"]
@@ -101,6 +126,11 @@ def test_real_image() -> None:
         assert layer["compressed"] == descriptor["size"] == scan.size
         assert layer["uncompressed"] == scan.uncompressed_size
         assert 0 < layer["files"] <= layer["entries"]
+    kinds = imagestats.bytes_by_kind(root, stats["total"]["uncompressed"])
+    assert sum(kind["files"] for kind in kinds.values()) == stats["total"]["files"]
+    assert kinds["native code"]["files"] > 0 and kinds["bytecode"]["files"] > 0
+    assert sum(kind["bytes"] for kind in kinds.values()) == stats["total"]["uncompressed"]
+    assert kinds[imagestats.FRAMING]["bytes"] > 0
     assert imagestats.layer_digests(root) == {
         layer["name"]: layer["digest"] for layer in stats["layers"]
     }

@@ -213,10 +213,17 @@ def _load(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _with_kinds(path: Path) -> dict[str, Any]:
+    """An image's figures, with its bytes by kind of file."""
+    stats = imagestats.image_stats(path)
+    stats["by_kind"] = imagestats.bytes_by_kind(path, stats["total"]["uncompressed"])
+    return stats
+
+
 def _image_slim(raw: Path) -> dict[str, Any] | None:
     """//:image_slim's figures: the same app with library bytecode in place of sources."""
     path = raw / "images" / SLIM
-    return imagestats.image_stats(path) if path.is_dir() else None
+    return _with_kinds(path) if path.is_dir() else None
 
 
 def collect(raw: Path) -> dict[str, Any]:
@@ -230,7 +237,7 @@ def collect(raw: Path) -> dict[str, Any]:
         "revision": meta.get("revision", "unknown"),
         "machine": machine(),
         "build": build_section(raw, found),
-        "image": imagestats.image_stats(raw / "images" / COLD),
+        "image": _with_kinds(raw / "images" / COLD),
         "image_slim": _image_slim(raw),
         "startup": _load(raw / "startup.json"),
         "service": _load(raw / "service.json"),
@@ -460,6 +467,36 @@ def _slim_rows(images: tuple[dict[str, Any] | None, dict[str, Any]]) -> list[tup
     ]
 
 
+_KIND_LABELS = {
+    "native code": "native code (ELF: the interpreter, shared libraries, extension modules)",
+    "bytecode": "bytecode (`.pyc`)",
+    "Python sources": "Python sources (`.py`)",
+    "other files": "other files (data, licenses, package metadata, certificates, time zones)",
+    imagestats.FRAMING: "tar framing (headers, padding, directories, links; no gzip figure)",
+}
+
+
+def _megabytes(kind: dict[str, Any]) -> str:
+    text = f"{kind['bytes'] / 1e6:.2f} MB"
+    if kind["compressed"] is not None:
+        text += f" ({kind['compressed'] / 1e6:.2f} MB gzip)"
+    return text + (f", {kind['files']} files" if kind["files"] else "")
+
+
+def _kind_rows(images: tuple[dict[str, Any] | None, dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """What `//:image` and `//:image_slim` are made of, kind by kind, side by side."""
+    slim, image = images
+    if "by_kind" not in image:
+        return []
+    rows = []
+    for kind, label in _KIND_LABELS.items():
+        value = f"`//:image` {_megabytes(image['by_kind'][kind])}"
+        if slim and "by_kind" in slim:
+            value += f"; `//:image_slim` {_megabytes(slim['by_kind'][kind])}"
+        rows.append(("Image", f"bytes by kind: {label}", value))
+    return rows
+
+
 def _label(name: str) -> str:
     """ "without_pyc" -> "without .pyc"."""
     return name.replace("_pyc", " .pyc").replace("_", " ")
@@ -514,7 +551,29 @@ def _stage_rows(startup: dict[str, Any]) -> list[tuple[str, str, str]]:
             )
         )
         before = median
-    return rows
+    return rows + _import_rows(image, stages.get("import_by_package"), startup["runs"])
+
+
+def _import_rows(
+    image: str, packages: dict[str, float] | None, runs: int
+) -> list[tuple[str, str, str]]:
+    """Which packages importing the app spends its time in, biggest first (the top six)."""
+    if not packages:
+        return []
+    ranked = sorted(packages.items(), key=lambda item: -item[1])
+    shown = [f"{name} {seconds * 1000:.0f} ms" for name, seconds in ranked[:6]]
+    rest = sum(seconds for _, seconds in ranked[6:])
+    if rest:
+        shown.append(f"{len(ranked) - 6} more {rest * 1000:.0f} ms")
+    total = sum(packages.values())
+    return [
+        (
+            "Start-up",
+            f"{_label(image)}, importing the app by package: each module's own time under "
+            f"`-X importtime`, which adds its own (median of {runs})",
+            f"{', '.join(shown)}; total {total * 1000:.0f} ms",
+        )
+    ]
 
 
 def _service_rows(service: dict[str, Any] | None) -> list[tuple[str, str, str]]:
@@ -653,6 +712,7 @@ def markdown(result: dict[str, Any]) -> str:
         (_bazelw_rows, result.get("bazelw")),
         (_image_rows, result["image"]),
         (_slim_rows, (result.get("image_slim"), result["image"])),
+        (_kind_rows, (result.get("image_slim"), result["image"])),
         (_startup_rows, result.get("startup")),
         (_service_rows, result.get("service")),
         (_remote_rows, result.get("remote_cache")),

@@ -90,6 +90,16 @@ def _raw(tmp_path: Path, edited: dict[str, bytes], second_line: str) -> Path:
             "interpreter": {"median": 0.1, "min": 0.1, "max": 0.1, "samples": [0.1, 0.1]},
             "import_app": {"median": 0.6, "min": 0.6, "max": 0.6, "samples": [0.6, 0.6]},
             "plain_uvicorn": {"median": 0.9, "min": 0.9, "max": 0.9, "samples": [0.9, 0.9]},
+            "import_by_package": {
+                "fastapi": 0.2,
+                "pydantic": 0.15,
+                "standard library": 0.1,
+                "starlette": 0.03,
+                "app": 0.02,
+                "anyio": 0.01,
+                "h11": 0.004,
+                "idna": 0.002,
+            },
         },
     }
     (raw / "startup.json").write_text(json.dumps(startup))
@@ -137,6 +147,11 @@ def test_full_report(tmp_path: Path) -> None:
     )
     assert "plain uvicorn serving the app, to first 200 (median of 2) | 0.90 s (+0.30 s) |" in text
     assert "the kit's launcher, to first 200 (median of 2) | 1.00 s (+0.10 s) |" in text
+    assert (
+        "importing the app by package: each module's own time under `-X importtime`, which adds "
+        "its own (median of 2) | fastapi 200 ms, pydantic 150 ms, standard library 100 ms, "
+        "starlette 30 ms, app 20 ms, anyio 10 ms, 2 more 6 ms; total 516 ms |" in text
+    )
     assert "| Service | not measured |  |" in text
     assert text.count("\n| ") == len(text.splitlines()) - 2  # one header line, one blank line
 
@@ -153,6 +168,11 @@ def test_the_slim_image_row_against_the_image(tmp_path: Path) -> None:
     row = next(line for line in report.markdown(result).splitlines() if "image_slim" in line)
     assert "| 50.0 KiB (0.1 MB) uncompressed, " in row
     assert "; 1.67x and " in row and " of `//:image` |" in row
+    kinds = [line for line in report.markdown(result).splitlines() if "bytes by kind" in line]
+    assert len(kinds) == 5
+    assert "| Image | bytes by kind: other files " in kinds[3]
+    assert "`//:image` 0.00 MB (0.00 MB gzip), 3 files; `//:image_slim` 0.02 MB " in kinds[3]
+    assert kinds[4].startswith("| Image | bytes by kind: tar framing ")
 
 
 def test_bazelw_overhead_is_the_difference_of_medians(tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ A, B, ...) so that a slow spell of the machine hits both alike and their ratio s
 
 With `--stages NAME`, the same turns also run that image's stages: runc with the interpreter
 doing nothing, then importing the app, then plain uvicorn serving it. Each does a little less
-than the launcher's full start, so their differences say where its start-up time goes.
+than the launcher's full start, so their differences say where its start-up time goes. They
+also import the app under `-X importtime`, which says which packages that import spends its
+time in (the flag's own bookkeeping makes that run slower, so it is not timed as a stage).
 
 Run with `./bazelw run //bench:startup -- --out FILE [--runs N]` (needs root and runc, which
 ./bazelw's managed root has).
@@ -15,6 +17,7 @@ Run with `./bazelw run //bench:startup -- --out FILE [--runs N]` (needs root and
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -48,6 +51,50 @@ STAGES: dict[str, Stage] = {
     "import_app": Stage((PYTHON, "-c", "import os, app.main; os._exit(0)"), until_ready=False),
     "plain_uvicorn": Stage(tuple(service.PLAIN_COMMAND), until_ready=True),
 }
+
+
+# `python -X importtime` prints, per module: "import time: SELF_US | CUMULATIVE_US | NAME".
+PROFILE = (PYTHON, "-X", "importtime", "-c", "import os, app.main; os._exit(0)")
+_IMPORT_TIME = re.compile(r"^import time:\s+(\d+) \|\s+\d+ \|\s*([\w.]+)\s*$")
+STDLIB = "standard library"
+
+
+def package_of(module: str) -> str:
+    """The group a module's import time counts under: its top-level package, or STDLIB."""
+    top = module.split(".", 1)[0]
+    return STDLIB if top in sys.stdlib_module_names else top
+
+
+def parse_importtime(text: str) -> dict[str, float]:
+    """Seconds of import time per package (each module's own, not what it imported)."""
+    totals: dict[str, float] = {}
+    for line in text.splitlines():
+        match = _IMPORT_TIME.match(line)
+        if match:
+            group = package_of(match.group(2))
+            totals[group] = totals.get(group, 0.0) + int(match.group(1)) / 1e6
+    return totals
+
+
+def import_profile(image_dir: str) -> dict[str, float]:
+    """Import the app in the image under `-X importtime`; seconds per package."""
+    run = bundle.RunSpec(read_only=True, command=list(PROFILE))
+    with container.Container(image_dir, run, name="bench-imports") as c:
+        code = c.wait(timeout=READY_TIMEOUT)
+        output = c.output()
+    totals = parse_importtime(output)
+    if code != 0 or not totals:
+        what = f"exited {code}" if code != 0 else "printed no import times"
+        raise container.ContainerError(f"{' '.join(PROFILE)} {what}: {output[-2000:]}")
+    return totals
+
+
+def _package_medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Median seconds per package over the runs (0 where a run did not import it), biggest
+    first."""
+    names = {name for totals in runs for name in totals}
+    medians = {n: statistics.median(t.get(n, 0.0) for t in runs) for n in names}
+    return dict(sorted(medians.items(), key=lambda item: (-item[1], item[0])))
 
 
 def start_to_ready(image_dir: str, stage: Stage | None = None) -> float:
@@ -97,12 +144,15 @@ def measure(images: dict[str, str], runs: int, stages_of: str | None = None) -> 
     if stages_of is not None:
         jobs += [(f"stage:{name}", images[stages_of], s) for name, s in STAGES.items()]
     samples: dict[str, list[float]] = {name: [] for name, _, _ in jobs}
+    profiles: list[dict[str, float]] = []
     for i in range(runs):
         # Alternate who goes first, so neither always follows the other's teardown.
         for name, image_dir, stage in jobs if i % 2 == 0 else reversed(jobs):
             seconds = start_to_ready(image_dir, stage)
             samples[name].append(seconds)
             print(f"startup: {name} run {i + 1}/{runs}: {seconds:.3f} s", file=sys.stderr)
+        if stages_of is not None:
+            profiles.append(import_profile(images[stages_of]))
     result: dict[str, Any] = {
         "images": {n: _figures(v) for n, v in samples.items() if not n.startswith("stage:")}
     }
@@ -110,6 +160,7 @@ def measure(images: dict[str, str], runs: int, stages_of: str | None = None) -> 
         result["stages"] = {
             "image": stages_of,
             **{n: _figures(samples[f"stage:{n}"]) for n in STAGES},
+            "import_by_package": _package_medians(profiles),
         }
     return result
 
