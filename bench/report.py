@@ -560,7 +560,7 @@ def _import_rows(
     """Which packages importing the app spends its time in, biggest first (the top six)."""
     if not packages:
         return []
-    ranked = sorted(packages.items(), key=lambda item: -item[1])
+    ranked = sorted(packages.items(), key=lambda item: (-item[1], item[0]))
     shown = [f"{name} {seconds * 1000:.0f} ms" for name, seconds in ranked[:6]]
     rest = sum(seconds for _, seconds in ranked[6:])
     if rest:

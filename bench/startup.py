@@ -21,6 +21,7 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,21 +81,20 @@ def import_profile(image_dir: str) -> dict[str, float]:
     """Import the app in the image under `-X importtime`; seconds per package."""
     run = bundle.RunSpec(read_only=True, command=list(PROFILE))
     with container.Container(image_dir, run, name="bench-imports") as c:
-        code = c.wait(timeout=READY_TIMEOUT)
+        _until_exit(c, PROFILE)
         output = c.output()
     totals = parse_importtime(output)
-    if code != 0 or not totals:
-        what = f"exited {code}" if code != 0 else "printed no import times"
-        raise container.ContainerError(f"{' '.join(PROFILE)} {what}: {output[-2000:]}")
+    if not totals:
+        raise container.ContainerError(
+            f"{' '.join(PROFILE)} printed no import times: {output[-2000:]}"
+        )
     return totals
 
 
 def _package_medians(runs: list[dict[str, float]]) -> dict[str, float]:
-    """Median seconds per package over the runs (0 where a run did not import it), biggest
-    first."""
+    """Median seconds per package over the runs (0 where a run did not import it)."""
     names = {name for totals in runs for name in totals}
-    medians = {n: statistics.median(t.get(n, 0.0) for t in runs) for n in names}
-    return dict(sorted(medians.items(), key=lambda item: (-item[1], item[0])))
+    return {n: statistics.median(t.get(n, 0.0) for t in runs) for n in names}
 
 
 def start_to_ready(image_dir: str, stage: Stage | None = None) -> float:
@@ -110,21 +110,22 @@ def start_to_ready(image_dir: str, stage: Stage | None = None) -> float:
         # The bundle is unpacked in __enter__; the clock starts when runc is launched.
         if stage is None or stage.until_ready:
             return c.wait_http(port, READY_PATH, timeout=READY_TIMEOUT, interval=POLL_SECONDS)
-        # Polled here: Popen.wait(timeout) sleeps up to 50 ms between its own polls.
-        start = time.monotonic()
-        while c.running():
-            if time.monotonic() - start > READY_TIMEOUT:
-                raise container.ContainerError(
-                    f"{stage.command[-1]} still running after {READY_TIMEOUT} s"
-                )
-            time.sleep(POLL_SECONDS)
-        seconds = time.monotonic() - start
-        code = c.wait(timeout=1)
-        if code != 0:
-            raise container.ContainerError(
-                f"{' '.join(stage.command)} exited {code}: {c.output()[-2000:]}"
-            )
-        return seconds
+        return _until_exit(c, stage.command)
+
+
+def _until_exit(c: container.Container, command: Sequence[str]) -> float:
+    """Seconds until the container's `command` exits; an error unless it exits 0."""
+    # Polled here: Popen.wait(timeout) sleeps up to 50 ms between its own polls.
+    start = time.monotonic()
+    while c.running():
+        if time.monotonic() - start > READY_TIMEOUT:
+            raise container.ContainerError(f"{command[-1]} still running after {READY_TIMEOUT} s")
+        time.sleep(POLL_SECONDS)
+    seconds = time.monotonic() - start
+    code = c.wait(timeout=1)
+    if code != 0:
+        raise container.ContainerError(f"{' '.join(command)} exited {code}: {c.output()[-2000:]}")
+    return seconds
 
 
 def _figures(values: list[float]) -> dict[str, Any]:

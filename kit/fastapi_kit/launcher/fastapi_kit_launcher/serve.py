@@ -74,7 +74,7 @@ def load_app(target: str, factory: bool) -> Any:
 
 
 def _load(target: str, factory: bool) -> Any:
-    """load_app's work, with the collector as load_app leaves it."""
+    """The import (and the factory's call) and its checks; load_app runs it with no collector."""
     module_name, _, attr = target.partition(":")
     try:
         obj: Any = importlib.import_module(module_name)
